@@ -1,0 +1,151 @@
+//! `switchboard-ls config`: the effective config as TOML, each value annotated with
+//! the layer it came from. Keys are never printed; only whether each is set.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use crate::config::{Config, Hedge, LoadedConfig, Notify};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> ExitCode {
+    let loaded = super::load_config();
+    print!("{}", render(&loaded));
+    ExitCode::SUCCESS
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn toml_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| toml_str(s)).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// The annotated TOML.
+pub fn render(loaded: &LoadedConfig) -> String {
+    let c: &Config = &loaded.config;
+    let mut out = String::new();
+    let source = |path: &Option<std::path::PathBuf>| {
+        path.as_ref()
+            .map_or("none".to_string(), |p| p.display().to_string())
+    };
+    let _ = writeln!(out, "# switchboard-ls effective config");
+    let _ = writeln!(out, "# user file: {}", source(&loaded.user_file));
+    let _ = writeln!(out, "# workspace file: {}", source(&loaded.workspace_file));
+    for problem in &loaded.problems {
+        let _ = writeln!(out, "# problem: {problem}");
+    }
+
+    let line = |out: &mut String, key: &str, value: String| {
+        let _ = writeln!(
+            out,
+            "{} = {value:<24} # {}",
+            key.rsplit('.').next().unwrap_or(key),
+            loaded.origin(key)
+        );
+    };
+    let _ = writeln!(out, "\n[completion]");
+    line(
+        &mut out,
+        "completion.max_prefix_chars",
+        c.completion.max_prefix_chars.to_string(),
+    );
+    line(
+        &mut out,
+        "completion.max_suffix_chars",
+        c.completion.max_suffix_chars.to_string(),
+    );
+    line(
+        &mut out,
+        "completion.max_tokens",
+        c.completion.max_tokens.to_string(),
+    );
+    line(
+        &mut out,
+        "completion.deadline_ms",
+        c.completion.deadline_ms.to_string(),
+    );
+    line(
+        &mut out,
+        "completion.exclude",
+        toml_list(&c.completion.exclude),
+    );
+
+    let _ = writeln!(out, "\n[cache]");
+    line(&mut out, "cache.capacity", c.cache.capacity.to_string());
+    line(&mut out, "cache.ttl_secs", c.cache.ttl_secs.to_string());
+    line(&mut out, "cache.path", toml_str(&c.cache.path));
+
+    let _ = writeln!(out, "\n[routing]");
+    let r = &c.routing;
+    line(&mut out, "routing.retries", r.retries.to_string());
+    let hedge = match r.hedge {
+        Hedge::Auto => toml_str("auto"),
+        Hedge::Off => toml_str("off"),
+        Hedge::Fixed(d) => d.as_millis().to_string(),
+    };
+    line(&mut out, "routing.hedge_ms", hedge);
+    line(
+        &mut out,
+        "routing.breaker_failures",
+        r.breaker_failures.to_string(),
+    );
+    line(
+        &mut out,
+        "routing.breaker_cooldown_ms",
+        r.breaker_cooldown_ms.to_string(),
+    );
+    line(
+        &mut out,
+        "routing.status_poll_secs",
+        r.status_poll_secs.to_string(),
+    );
+    let notify = match r.notify {
+        Notify::Transitions => "transitions",
+        Notify::Off => "off",
+    };
+    line(&mut out, "routing.notify", toml_str(notify));
+    line(&mut out, "routing.order", toml_list(&r.order));
+    line(&mut out, "routing.disabled", toml_list(&r.disabled));
+
+    let chain_origin = loaded.origin("provider");
+    for p in &c.providers {
+        let _ = writeln!(out, "\n[[provider]]                    # {chain_origin}");
+        let _ = writeln!(out, "name = {}", toml_str(&p.name));
+        let _ = writeln!(out, "kind = {}", toml_str(p.kind.as_str()));
+        let _ = writeln!(out, "model = {}", toml_str(&p.model));
+        if p.kind.is_cloud() {
+            let _ = writeln!(out, "base_url = {}", toml_str(&p.base_url));
+            match &p.api_key_env {
+                Some(var) => {
+                    let state = if p.api_key.is_some() {
+                        "set (redacted)"
+                    } else {
+                        "not set"
+                    };
+                    let _ = writeln!(out, "api_key_env = {:<20} # key: {state}", toml_str(var));
+                }
+                None => {
+                    let _ = writeln!(out, "# no API key used");
+                }
+            }
+            let _ = writeln!(out, "timeout_ms = {}", p.timeout.as_millis());
+            let _ = writeln!(
+                out,
+                "status_page = {}",
+                toml_str(p.status_page.as_deref().unwrap_or(""))
+            );
+            if let Some(component) = &p.status_component {
+                let _ = writeln!(out, "status_component = {}", toml_str(component));
+            }
+            if let Some(template) = p.fim_template {
+                let _ = writeln!(out, "fim_template = {}", toml_str(template.as_str()));
+            }
+            let _ = writeln!(out, "stream = {}", p.stream);
+        }
+    }
+    out
+}

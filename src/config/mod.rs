@@ -1,0 +1,165 @@
+//! The effective configuration: typed settings, built from layered sources.
+//!
+//! `sources` reads and merges the layers (defaults < user file < workspace file <
+//! editor settings) and remembers where each value came from; `parse` turns the
+//! merged tree into a [`Config`], collecting every problem instead of stopping at
+//! the first, so a bad provider is left out and the rest runs.
+//!
+//! Architecture invariant: nothing here knows about LSP. The editor layer arrives
+//! as a plain `serde_json::Value`.
+
+mod parse;
+mod provider;
+mod secret;
+mod sources;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use provider::{FimTemplate, ProviderConfig, ProviderKind};
+pub use secret::Secret;
+pub use sources::{ConfigSources, LoadedConfig, Origin, load};
+
+/// The whole effective configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub completion: CompletionSettings,
+    pub cache: CacheSettings,
+    pub routing: RoutingSettings,
+    /// The fallback chain, in the order providers are tried. Always ends with a
+    /// `local` provider unless one was listed explicitly.
+    pub providers: Vec<ProviderConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionSettings {
+    pub max_prefix_chars: usize,
+    pub max_suffix_chars: usize,
+    pub max_tokens: u32,
+    pub deadline_ms: u64,
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheSettings {
+    pub capacity: usize,
+    pub ttl_secs: u64,
+    /// `""` = the default file under `$XDG_CACHE_HOME/switchboard/`; `"off"` = memory only.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hedge {
+    /// The p95 of the provider's recent times-to-first-byte, clamped.
+    Auto,
+    Off,
+    Fixed(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    Transitions,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingSettings {
+    pub retries: u32,
+    pub hedge: Hedge,
+    pub breaker_failures: u32,
+    pub breaker_cooldown_ms: u64,
+    pub status_poll_secs: u64,
+    pub notify: Notify,
+    pub order: Vec<String>,
+    pub disabled: Vec<String>,
+}
+
+impl CompletionSettings {
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms)
+    }
+}
+
+impl Default for CompletionSettings {
+    fn default() -> Self {
+        CompletionSettings {
+            max_prefix_chars: 8000,
+            max_suffix_chars: 2000,
+            max_tokens: 128,
+            deadline_ms: 2500,
+            exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Files that never leave the machine unless the user says otherwise.
+pub const DEFAULT_EXCLUDE: &[&str] = &[
+    "**/.env",
+    "**/.env.*",
+    "**/*.pem",
+    "**/*.key",
+    "**/secrets/**",
+    "**/id_rsa*",
+];
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            capacity: 4096,
+            ttl_secs: 3600,
+            path: String::new(),
+        }
+    }
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        RoutingSettings {
+            retries: 1,
+            hedge: Hedge::Auto,
+            breaker_failures: 3,
+            breaker_cooldown_ms: 5000,
+            status_poll_secs: 60,
+            notify: Notify::Transitions,
+            order: Vec::new(),
+            disabled: Vec::new(),
+        }
+    }
+}
+
+/// One thing wrong with the configuration, phrased for the user: it names the key
+/// or variable to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub fn new(message: impl Into<String>) -> Self {
+        ConfigProblem {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Config {
+    /// The configuration with no file, no editor settings and no API keys: `local` alone.
+    pub fn offline() -> Self {
+        Config {
+            completion: CompletionSettings::default(),
+            cache: CacheSettings::default(),
+            routing: RoutingSettings::default(),
+            providers: vec![ProviderConfig::local()],
+        }
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+}

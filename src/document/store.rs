@@ -1,0 +1,137 @@
+//! The set of open documents, shared by concurrent LSP handlers.
+//!
+//! Every operation is synchronous and short (no `.await` while holding an entry), so a
+//! `didChange` is applied before any later request is looked at, and a completion
+//! snapshots the text it was asked about.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+
+use super::{Document, Edit, Encoding, LineCol, to_char};
+
+/// A document's text at one version, and the cursor in it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub text: Arc<str>,
+    pub version: i32,
+    pub language: String,
+    /// Byte offset of the cursor in `text`.
+    pub cursor: usize,
+    /// The cursor as a clamped position.
+    pub position: LineCol,
+}
+
+#[derive(Debug, Default)]
+pub struct DocumentStore {
+    documents: DashMap<String, Entry>,
+    clock: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    document: Document,
+    /// When the document was last opened, changed or completed in (a logical clock).
+    touched: u64,
+}
+
+/// Why an edit was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditRejected {
+    NotOpen,
+}
+
+impl DocumentStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn open(&self, uri: &str, text: &str, version: i32, language: &str) {
+        let touched = self.tick();
+        self.documents.insert(
+            uri.to_string(),
+            Entry {
+                document: Document::new(text, version, language),
+                touched,
+            },
+        );
+    }
+
+    pub fn change(
+        &self,
+        uri: &str,
+        edits: &[Edit],
+        version: i32,
+        encoding: Encoding,
+    ) -> Result<(), EditRejected> {
+        let touched = self.tick();
+        let mut entry = self.documents.get_mut(uri).ok_or(EditRejected::NotOpen)?;
+        entry.document.apply(edits, version, encoding);
+        entry.touched = touched;
+        Ok(())
+    }
+
+    pub fn close(&self, uri: &str) {
+        self.documents.remove(uri);
+    }
+
+    pub fn is_open(&self, uri: &str) -> bool {
+        self.documents.contains_key(uri)
+    }
+
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+    }
+
+    /// The text of `uri` with the cursor at `position` (clamped).
+    pub fn snapshot(&self, uri: &str, position: LineCol, encoding: Encoding) -> Option<Snapshot> {
+        let touched = self.tick();
+        let mut entry = self.documents.get_mut(uri)?;
+        entry.touched = touched;
+        let document = &mut entry.document;
+        let char_idx = to_char(document.rope(), position, encoding);
+        let cursor = document.rope().char_to_byte(char_idx);
+        let position = super::from_char(document.rope(), char_idx, encoding);
+        Some(Snapshot {
+            text: document.text(),
+            version: document.version(),
+            language: document.language().to_string(),
+            cursor,
+            position,
+        })
+    }
+
+    /// The texts of up to `limit` other open documents, most recently touched first,
+    /// stopping once `max_bytes` are collected. The local engine searches these.
+    pub fn neighbours(&self, except: &str, limit: usize, max_bytes: usize) -> Vec<Arc<str>> {
+        let mut candidates: Vec<(u64, String)> = self
+            .documents
+            .iter()
+            .filter(|e| e.key() != except)
+            .map(|e| (e.touched, e.key().clone()))
+            .collect();
+        candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for (_, uri) in candidates.into_iter().take(limit) {
+            let Some(mut entry) = self.documents.get_mut(&uri) else {
+                continue;
+            };
+            if bytes + entry.document.len_bytes() > max_bytes {
+                continue;
+            }
+            bytes += entry.document.len_bytes();
+            out.push(entry.document.text());
+        }
+        out
+    }
+}

@@ -1,0 +1,141 @@
+//! What a completion is asked about: the prefix and suffix windows around the cursor,
+//! cut on character boundaries, and whether only the rest of the line is wanted.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::CompletionSettings;
+use crate::providers::ProviderRequest;
+
+/// One completion request, in plain terms: the CLI, the LSP server and the benchmark
+/// all build one of these.
+#[derive(Debug, Clone)]
+pub struct CompletionRequest {
+    /// The whole document.
+    pub text: Arc<str>,
+    /// Byte offset of the cursor in `text` (clamped down to a char boundary).
+    pub cursor: usize,
+    /// The editor's language id (`rust`, `python`), or a guess from the extension.
+    pub language: String,
+    pub path: Option<PathBuf>,
+    /// Other open documents, most recently used first, for the local engine.
+    pub neighbours: Vec<Arc<str>>,
+}
+
+/// The provider request for `request` under `settings`.
+pub fn build(request: &CompletionRequest, settings: &CompletionSettings) -> ProviderRequest {
+    let text = &*request.text;
+    let mut cursor = request.cursor.min(text.len());
+    while !text.is_char_boundary(cursor) {
+        cursor -= 1;
+    }
+    let before = &text[..cursor];
+    let after = &text[cursor..];
+    let prefix_start = before
+        .char_indices()
+        .rev()
+        .nth(settings.max_prefix_chars.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    let prefix = if settings.max_prefix_chars == 0 {
+        ""
+    } else {
+        &before[prefix_start..]
+    };
+    let suffix_end = after
+        .char_indices()
+        .nth(settings.max_suffix_chars)
+        .map_or(after.len(), |(i, _)| i);
+    let rest_of_line = &after[..after.find('\n').unwrap_or(after.len())];
+    ProviderRequest {
+        prefix: prefix.to_string(),
+        suffix: after[..suffix_end].to_string(),
+        language: request.language.clone(),
+        path: request.path.as_ref().map(|p| p.display().to_string()),
+        max_tokens: settings.max_tokens,
+        single_line: is_single_line(rest_of_line),
+        document: request.text.clone(),
+        cursor,
+        neighbours: request.neighbours.clone(),
+    }
+}
+
+/// Mid-line (code after the cursor on this line, other than closing brackets and
+/// quotes that an editor auto-inserted) → only the rest of this line is wanted.
+fn is_single_line(rest_of_line: &str) -> bool {
+    rest_of_line
+        .trim()
+        .chars()
+        .any(|c| !matches!(c, ')' | ']' | '}' | '"' | '\'' | '`' | ';' | ','))
+}
+
+/// A language id from a file extension, for the CLI (editors send their own).
+pub fn language_for_path(path: &std::path::Path) -> String {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "rs" => "rust",
+        "py" | "pyi" => "python",
+        "js" | "mjs" | "cjs" => "javascript",
+        "jsx" => "javascriptreact",
+        "ts" | "mts" | "cts" => "typescript",
+        "tsx" => "typescriptreact",
+        "go" => "go",
+        "c" | "h" => "c",
+        "cc" | "cpp" | "cxx" | "hpp" | "hh" => "cpp",
+        "java" => "java",
+        "kt" | "kts" => "kotlin",
+        "rb" => "ruby",
+        "lua" => "lua",
+        "sh" | "bash" => "shellscript",
+        "toml" => "toml",
+        "json" => "json",
+        "yaml" | "yml" => "yaml",
+        "md" => "markdown",
+        "" => "plaintext",
+        other => other,
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: &str, cursor: usize) -> CompletionRequest {
+        CompletionRequest {
+            text: Arc::from(text),
+            cursor,
+            language: "rust".into(),
+            path: None,
+            neighbours: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn windows_are_cut_in_chars_not_bytes() {
+        let settings = CompletionSettings {
+            max_prefix_chars: 3,
+            max_suffix_chars: 2,
+            ..Default::default()
+        };
+        let text = "ab日本語|😀xyz".replace('|', "");
+        let cursor = "ab日本語".len();
+        let built = build(&request(&text, cursor), &settings);
+        assert_eq!(built.prefix, "日本語");
+        assert_eq!(built.suffix, "😀x");
+    }
+
+    #[test]
+    fn a_cursor_inside_a_char_rounds_down() {
+        let built = build(&request("日本", 1), &CompletionSettings::default());
+        assert_eq!(built.prefix, "");
+        assert_eq!(built.suffix, "日本");
+    }
+
+    #[test]
+    fn mid_line_is_single_line_but_closing_brackets_are_not_code() {
+        assert!(is_single_line(" + b)"));
+        assert!(!is_single_line(")"));
+        assert!(!is_single_line("  "));
+        assert!(!is_single_line("\"});"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Switchboard: a language server that keeps AI code completions working through
+//! provider outages. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod config;
+pub mod document;
+pub mod engine;
+pub mod logging;
+pub mod lsp;
+pub mod providers;
+pub mod router;

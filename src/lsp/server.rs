@@ -1,0 +1,311 @@
+//! The `LanguageServer` implementation: document sync, completion, inline completion
+//! and configuration, on top of the plain-Rust engine.
+//!
+//! Handlers run concurrently (tower-lsp-server polls many at once), so:
+//! - document changes are applied synchronously, before any later request is looked
+//!   at, and a completion snapshots the text when it starts;
+//! - a newer completion request for the same document supersedes an older one, which
+//!   then answers an empty result at once and drops its upstream call;
+//! - every wait is bounded by the completion deadline.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use dashmap::DashMap;
+use tokio::sync::watch;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::inline::{InlineCompletionParams, InlineCompletionResponse};
+use super::reply;
+use crate::config::{self, ConfigProblem, ConfigSources};
+use crate::document::{DocumentStore, Edit, Encoding, LineCol, Snapshot};
+use crate::engine::{Completion, CompletionRequest, Engine};
+
+/// Open documents whose text the local engine searches, at most.
+const NEIGHBOURS: usize = 8;
+const NEIGHBOUR_BYTES: usize = 4 << 20;
+
+pub struct Backend {
+    client: Client,
+    documents: DocumentStore,
+    engine: Engine,
+    encoding: OnceLock<Encoding>,
+    sources: Mutex<ConfigSources>,
+    /// Per document: the generation of its newest completion request.
+    generations: DashMap<String, watch::Sender<u64>>,
+    next_generation: AtomicU64,
+    /// Problems found before the client could be told.
+    pending_problems: Mutex<Vec<ConfigProblem>>,
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Self {
+        let sources = ConfigSources::from_env();
+        let loaded = config::load(&sources);
+        Backend {
+            client,
+            documents: DocumentStore::new(),
+            engine: Engine::new(loaded.config),
+            encoding: OnceLock::new(),
+            sources: Mutex::new(sources),
+            generations: DashMap::new(),
+            next_generation: AtomicU64::new(1),
+            pending_problems: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn encoding(&self) -> Encoding {
+        self.encoding.get().copied().unwrap_or_default()
+    }
+
+    /// Rebuilds the config from the current sources; returns its problems.
+    fn reload_config(&self) -> Vec<ConfigProblem> {
+        let sources = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let loaded = config::load(&sources);
+        for problem in &loaded.problems {
+            tracing::warn!("config: {problem}");
+        }
+        let chain: Vec<_> = loaded.config.providers.iter().map(|p| p.label()).collect();
+        tracing::info!("provider chain: {}", chain.join(" → "));
+        self.engine.reload(loaded.config);
+        loaded.problems
+    }
+
+    async fn report_problems(&self, problems: Vec<ConfigProblem>) {
+        if problems.is_empty() {
+            return;
+        }
+        let text = problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.client
+            .show_message(MessageType::ERROR, format!("Switchboard config: {text}"))
+            .await;
+    }
+
+    /// Runs one completion for `uri` at `position`. `None` when the document is not
+    /// open or a newer request superseded this one.
+    async fn complete_at(&self, uri: &Uri, position: Position) -> Option<(Completion, Snapshot)> {
+        let key = uri.as_str();
+        let encoding = self.encoding();
+        let at = LineCol {
+            line: position.line,
+            col: position.character,
+        };
+        let Some(snapshot) = self.documents.snapshot(key, at, encoding) else {
+            tracing::debug!("completion for a document that is not open: {key}");
+            return None;
+        };
+        let request = CompletionRequest {
+            text: snapshot.text.clone(),
+            cursor: snapshot.cursor,
+            language: snapshot.language.clone(),
+            path: file_path(uri),
+            neighbours: self.documents.neighbours(key, NEIGHBOURS, NEIGHBOUR_BYTES),
+        };
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let mut newest = {
+            let sender = self
+                .generations
+                .entry(key.to_string())
+                .or_insert_with(|| watch::channel(0).0);
+            sender.send_replace(generation);
+            sender.subscribe()
+        };
+        let superseded = async move {
+            while newest.changed().await.is_ok() {
+                if *newest.borrow() != generation {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            completion = self.engine.complete(request) => Some((completion, snapshot)),
+            () = superseded => {
+                tracing::debug!("completion superseded by a newer request for {key}");
+                None
+            }
+        }
+    }
+
+    pub async fn inline_completion(
+        &self,
+        params: InlineCompletionParams,
+    ) -> Result<InlineCompletionResponse> {
+        let uri = params.text_document.uri;
+        Ok(match self.complete_at(&uri, params.position).await {
+            Some((completion, snapshot)) => reply::inline(&completion, &snapshot),
+            None => InlineCompletionResponse::Items(Vec::new()),
+        })
+    }
+}
+
+fn file_path(uri: &Uri) -> Option<PathBuf> {
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
+    if let Some(folder) = params.workspace_folders.as_ref().and_then(|f| f.first()) {
+        return file_path(&folder.uri);
+    }
+    #[allow(deprecated)]
+    params.root_uri.as_ref().and_then(file_path)
+}
+
+fn negotiate_encoding(params: &InitializeParams) -> Encoding {
+    let offered = params
+        .capabilities
+        .general
+        .as_ref()
+        .and_then(|g| g.position_encodings.as_ref());
+    match offered {
+        Some(kinds) if kinds.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
+        _ => Encoding::Utf16,
+    }
+}
+
+fn to_edit(change: TextDocumentContentChangeEvent) -> Edit {
+    Edit {
+        range: change.range.map(|r| {
+            (
+                LineCol {
+                    line: r.start.line,
+                    col: r.start.character,
+                },
+                LineCol {
+                    line: r.end.line,
+                    col: r.end.character,
+                },
+            )
+        }),
+        text: change.text,
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let encoding = negotiate_encoding(&params);
+        let _ = self.encoding.set(encoding);
+        {
+            let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+            sources.workspace_root = workspace_root(&params);
+            sources.editor = params.initialization_options.clone();
+        }
+        let problems = self.reload_config();
+        *self
+            .pending_problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = problems;
+
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(match encoding {
+                    Encoding::Utf8 => PositionEncodingKind::UTF8,
+                    Encoding::Utf16 => PositionEncodingKind::UTF16,
+                }),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..Default::default()
+                    },
+                )),
+                completion_provider: Some(CompletionOptions {
+                    resolve_provider: Some(false),
+                    ..Default::default()
+                }),
+                inline_completion_provider: Some(OneOf::Left(true)),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "switchboard-ls".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let problems = std::mem::take(
+            &mut *self
+                .pending_problems
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        self.report_problems(problems).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        self.documents
+            .open(doc.uri.as_str(), &doc.text, doc.version, &doc.language_id);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let edits: Vec<Edit> = params.content_changes.into_iter().map(to_edit).collect();
+        if self
+            .documents
+            .change(
+                uri.as_str(),
+                &edits,
+                params.text_document.version,
+                self.encoding(),
+            )
+            .is_err()
+        {
+            tracing::warn!(
+                "didChange for a document that is not open: {}",
+                uri.as_str()
+            );
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let key = params.text_document.uri.as_str();
+        self.documents.close(key);
+        self.generations.remove(key);
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        {
+            let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+            let settings = params.settings;
+            sources.editor = match settings.get("switchboard") {
+                Some(inner) => Some(inner.clone()),
+                None if settings.is_null() => None,
+                None => Some(settings),
+            };
+        }
+        let problems = self.reload_config();
+        self.report_problems(problems).await;
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let at = params.text_document_position;
+        let list = match self.complete_at(&at.text_document.uri, at.position).await {
+            Some((completion, snapshot)) => {
+                reply::completion_list(&completion, &snapshot, self.encoding())
+            }
+            None => CompletionList {
+                is_incomplete: true,
+                items: Vec::new(),
+            },
+        };
+        Ok(Some(CompletionResponse::List(list)))
+    }
+}

@@ -1,0 +1,33 @@
+//! The `switchboard-ls` binary: LSP over stdio by default, or one of the CLI commands.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use switchboard_ls::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    switchboard_ls::logging::init();
+    let args = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("switchboard-ls: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match args.command {
+            None => {
+                switchboard_ls::lsp::serve_stdio().await;
+                ExitCode::SUCCESS
+            }
+            Some(Command::Complete(args)) => cli::complete::run(args).await,
+            Some(Command::Config(args)) => cli::show_config::run(args),
+            Some(Command::Status(args)) => cli::status::run(args).await,
+        }
+    })
+}

@@ -4,12 +4,19 @@
 //! about health, caching, routing or LSP. It turns a [`ProviderRequest`] into text or
 //! a classified [`ProviderError`]; the router decides what a failure means.
 
+pub mod anthropic;
+mod chat_prompt;
+pub mod codestral;
 mod error;
 mod fim;
+pub mod gemini;
 mod http;
 mod local;
-mod openai_fim;
+pub mod ollama;
+pub mod openai_chat;
+pub mod openai_fim;
 mod sse;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -19,7 +26,7 @@ use crate::config::{ProviderConfig, ProviderKind};
 
 pub use error::{ErrorClass, MAX_BODY_BYTES, ProviderError};
 pub use fim::fim_prompt;
-pub use http::{Attempt, FirstByte, shared_client};
+pub use http::{Attempt, FirstByte, StreamedText, shared_client};
 pub use local::LocalEngine;
 pub use sse::{LineSplitter, SseEvent, SseParser};
 
@@ -70,9 +77,11 @@ pub fn build(config: ProviderConfig, client: reqwest::Client) -> Arc<dyn Provide
     match config.kind {
         ProviderKind::Local => Arc::new(LocalEngine::new(config)),
         ProviderKind::OpenAiFim => Arc::new(openai_fim::OpenAiFim::new(config, client)),
-        // The other cloud kinds arrive with the providers issue; until then they
-        // speak the OpenAI-compatible completions format.
-        _ => Arc::new(openai_fim::OpenAiFim::new(config, client)),
+        ProviderKind::Anthropic => Arc::new(anthropic::Anthropic::new(config, client)),
+        ProviderKind::OpenAi => Arc::new(openai_chat::OpenAiChat::new(config, client)),
+        ProviderKind::Gemini => Arc::new(gemini::Gemini::new(config, client)),
+        ProviderKind::Codestral => Arc::new(codestral::Codestral::new(config, client)),
+        ProviderKind::Ollama => Arc::new(ollama::Ollama::new(config, client)),
     }
 }
 

@@ -8,8 +8,9 @@
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body, StreamedText};
-use super::{Provider, ProviderError, ProviderRequest, SseParser, fim_prompt};
+use super::http::{self, Attempt, Body};
+use super::stream::{DoneStream, choice_text, read_sse};
+use super::{Provider, ProviderError, ProviderRequest, fim_prompt};
 use crate::config::ProviderConfig;
 
 pub struct OpenAiFim {
@@ -58,7 +59,14 @@ impl OpenAiFim {
         let response = http::send(builder, attempt).await?;
         let body = Body::new(response, attempt);
         if self.config.stream {
-            read_stream(body, request.single_line).await
+            read_sse(
+                body,
+                request.single_line,
+                DoneStream {
+                    text_of: choice_text,
+                },
+            )
+            .await
         } else {
             let value = body.json().await?;
             choice_text(&value)
@@ -80,40 +88,4 @@ impl Provider for OpenAiFim {
     ) -> BoxFuture<'a, Result<String, ProviderError>> {
         Box::pin(self.ask(request, attempt))
     }
-}
-
-fn choice_text(value: &Value) -> Option<&str> {
-    value.get("choices")?.get(0)?.get("text")?.as_str()
-}
-
-/// Reads `data:` chunks until `[DONE]`; text is `choices[0].text` of each.
-pub(super) async fn read_stream(
-    mut body: Body,
-    single_line: bool,
-) -> Result<String, ProviderError> {
-    let mut parser = SseParser::new();
-    let mut text = StreamedText::new(single_line);
-    while let Some(chunk) = body.chunk().await? {
-        for event in parser.push(&chunk) {
-            if event.event.as_deref() == Some("error") {
-                let payload = serde_json::from_str(&event.data).unwrap_or(Value::Null);
-                return Err(ProviderError::in_stream(&payload));
-            }
-            let data = event.data.trim();
-            if data == "[DONE]" {
-                return Ok(text.into_text());
-            }
-            let value: Value = serde_json::from_str(data).map_err(ProviderError::malformed)?;
-            if value.get("error").is_some() {
-                return Err(ProviderError::in_stream(&value));
-            }
-            // A usage-only chunk has `choices: []`.
-            if let Some(piece) = choice_text(&value)
-                && text.push(piece)
-            {
-                return Ok(text.into_text());
-            }
-        }
-    }
-    Err(ProviderError::truncated("data: [DONE]"))
 }

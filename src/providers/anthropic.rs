@@ -1,0 +1,125 @@
+//! `anthropic`: `POST {base}/v1/messages` with `x-api-key` and
+//! `anthropic-version: 2023-06-01`.
+//!
+//! Streams are SSE: text arrives in `content_block_delta` / `text_delta` events and
+//! the answer ends at `message_stop` (there is no `[DONE]`); `ping` is ignored and an
+//! `event: error` inside the 200 stream is an error.
+
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::http::{self, Attempt, Body};
+use super::stream::{SseDecoder, Step, read_sse};
+use super::{Provider, ProviderError, ProviderRequest, SseEvent, chat_prompt};
+use crate::config::ProviderConfig;
+
+pub const API_VERSION: &str = "2023-06-01";
+
+pub struct Anthropic {
+    config: ProviderConfig,
+    client: reqwest::Client,
+}
+
+impl Anthropic {
+    pub fn new(config: ProviderConfig, client: reqwest::Client) -> Self {
+        Anthropic { config, client }
+    }
+
+    fn body(&self, request: &ProviderRequest) -> Value {
+        json!({
+            "model": self.config.model,
+            "max_tokens": request.max_tokens,
+            "system": chat_prompt::system(request),
+            "messages": [{"role": "user", "content": chat_prompt::user(request)}],
+            "temperature": 0,
+            "stream": self.config.stream,
+        })
+    }
+
+    async fn ask(
+        &self,
+        request: &ProviderRequest,
+        attempt: &Attempt,
+    ) -> Result<String, ProviderError> {
+        let mut builder = self
+            .client
+            .post(format!("{}/v1/messages", self.config.base_url))
+            .header("anthropic-version", API_VERSION)
+            .json(&self.body(request));
+        if let Some(key) = &self.config.api_key {
+            builder = builder.header("x-api-key", key.expose());
+        }
+        let body = Body::new(http::send(builder, attempt).await?, attempt);
+        if self.config.stream {
+            read_sse(body, request.single_line, AnthropicStream).await
+        } else {
+            message_text(&body.json().await?)
+        }
+    }
+}
+
+impl Provider for Anthropic {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: &'a ProviderRequest,
+        attempt: &'a Attempt,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(self.ask(request, attempt))
+    }
+}
+
+/// The text blocks of a non-streaming Messages response.
+pub fn message_text(value: &Value) -> Result<String, ProviderError> {
+    let content = value
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ProviderError::malformed("no content array"))?;
+    Ok(content
+        .iter()
+        .filter(|block| block.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .collect())
+}
+
+pub struct AnthropicStream;
+
+impl SseDecoder for AnthropicStream {
+    fn event(&mut self, event: &SseEvent) -> Result<Step, ProviderError> {
+        let value: Value = match serde_json::from_str(&event.data) {
+            Ok(value) => value,
+            Err(err) if event.event.as_deref() == Some("error") => {
+                return Err(ProviderError::in_stream(
+                    &json!({"error": {"message": err.to_string()}}),
+                ));
+            }
+            Err(err) => return Err(ProviderError::malformed(err)),
+        };
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .or(event.event.as_deref())
+            .unwrap_or("");
+        Ok(match kind {
+            "content_block_delta" => {
+                let delta = &value["delta"];
+                match delta.get("type").and_then(Value::as_str) {
+                    Some("text_delta") => {
+                        Step::Text(delta["text"].as_str().unwrap_or("").to_string())
+                    }
+                    _ => Step::Skip,
+                }
+            }
+            "message_stop" => Step::Done,
+            "error" => return Err(ProviderError::in_stream(&value)),
+            _ => Step::Skip,
+        })
+    }
+
+    fn eof(&self) -> Result<(), ProviderError> {
+        Err(ProviderError::truncated("event: message_stop"))
+    }
+}

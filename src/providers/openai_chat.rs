@@ -1,0 +1,100 @@
+//! `openai`: `POST {base}/chat/completions` with `Authorization: Bearer`.
+//!
+//! Text is `choices[0].message.content`, or `choices[0].delta.content` in SSE chunks
+//! that end with `data: [DONE]`. Newer OpenAI models take `max_completion_tokens` and
+//! refuse a `temperature`; OpenAI-compatible servers elsewhere take `max_tokens`.
+
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::http::{self, Attempt, Body};
+use super::stream::{DoneStream, chat_body_text, delta_content, read_sse};
+use super::{Provider, ProviderError, ProviderRequest, chat_prompt};
+use crate::config::ProviderConfig;
+
+pub struct OpenAiChat {
+    config: ProviderConfig,
+    client: reqwest::Client,
+}
+
+impl OpenAiChat {
+    pub fn new(config: ProviderConfig, client: reqwest::Client) -> Self {
+        OpenAiChat { config, client }
+    }
+
+    fn is_official_api(&self) -> bool {
+        reqwest::Url::parse(&self.config.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
+            .unwrap_or(false)
+    }
+
+    /// Reasoning models (o-series, gpt-5) accept only the default temperature.
+    fn fixed_temperature(&self) -> bool {
+        let model = self.config.model.as_str();
+        model.starts_with('o') && model.chars().nth(1).is_some_and(|c| c.is_ascii_digit())
+            || model.starts_with("gpt-5")
+    }
+
+    fn body(&self, request: &ProviderRequest) -> Value {
+        let mut body = json!({
+            "model": self.config.model,
+            "messages": [
+                {"role": "system", "content": chat_prompt::system(request)},
+                {"role": "user", "content": chat_prompt::user(request)},
+            ],
+            "stream": self.config.stream,
+        });
+        let tokens_field = if self.is_official_api() {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        body[tokens_field] = json!(request.max_tokens);
+        if !self.fixed_temperature() {
+            body["temperature"] = json!(0);
+        }
+        body
+    }
+
+    async fn ask(
+        &self,
+        request: &ProviderRequest,
+        attempt: &Attempt,
+    ) -> Result<String, ProviderError> {
+        let mut builder = self
+            .client
+            .post(format!("{}/chat/completions", self.config.base_url))
+            .json(&self.body(request));
+        if let Some(key) = &self.config.api_key {
+            builder = builder.bearer_auth(key.expose());
+        }
+        let body = Body::new(http::send(builder, attempt).await?, attempt);
+        if self.config.stream {
+            read_sse(
+                body,
+                request.single_line,
+                DoneStream {
+                    text_of: delta_content,
+                },
+            )
+            .await
+        } else {
+            chat_body_text(&body.json().await?)
+        }
+    }
+}
+
+impl Provider for OpenAiChat {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: &'a ProviderRequest,
+        attempt: &'a Attempt,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(self.ask(request, attempt))
+    }
+}

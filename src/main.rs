@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         match args.command {
             None => {
                 switchboard_ls::lsp::serve_stdio().await;
@@ -29,5 +29,9 @@ fn main() -> ExitCode {
             Some(Command::Config(args)) => cli::show_config::run(args),
             Some(Command::Status(args)) => cli::status::run(args).await,
         }
-    })
+    });
+    // Tokio reads stdin on a blocking thread that only returns when stdin closes;
+    // after `exit` the process must end without waiting for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }

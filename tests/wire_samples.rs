@@ -376,3 +376,49 @@ fn every_error_exchange_is_classified_per_the_contract() {
     let anthropic = classify("anthropic/errors/429-with-retry-after.exchange.json");
     assert!(anthropic.retry_after.is_some(), "{anthropic:?}");
 }
+
+#[test]
+fn status_pages_are_read_with_their_levels() {
+    use switchboard_ls::health::PageLevel;
+    use switchboard_ls::status_page::parse;
+    let level = |file: &str, component: Option<&str>| {
+        parse(&json(&format!("statuspage/{file}")), component).map(|r| r.level)
+    };
+    assert_eq!(
+        level(
+            "claude.summary-operational.observed.json",
+            Some("Claude API")
+        ),
+        Some(PageLevel::None)
+    );
+    assert_eq!(
+        level("claude.summary-incidents.observed.json", Some("Claude API")),
+        Some(PageLevel::Minor)
+    );
+    assert_eq!(
+        level("openai.summary-incident.observed.json", None),
+        Some(PageLevel::Minor)
+    );
+    assert_eq!(
+        level("openai.summary-operational.observed.json", None),
+        Some(PageLevel::None)
+    );
+    assert_eq!(
+        level("summary-incident.doc.json", None),
+        Some(PageLevel::Major)
+    );
+    assert_eq!(
+        level("claude.status.observed.json", None),
+        Some(PageLevel::None)
+    );
+    assert_eq!(
+        level("openai.widget-proxy.observed.json", None),
+        Some(PageLevel::Major)
+    );
+    assert_eq!(level("claude.component-full.observed.json", None), None);
+    let incident = parse(&json("statuspage/summary-incident.doc.json"), None).unwrap();
+    assert_eq!(
+        incident.description.as_deref(),
+        Some("Unplanned Database Outage")
+    );
+}

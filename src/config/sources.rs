@@ -212,7 +212,9 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
 /// is accepted too). `null` values mean "not set" and are dropped.
 fn editor_layer(value: &Value) -> Result<Option<Value>, ConfigProblem> {
     let value = match value {
+        // An empty Lua table reaches us as `[]`.
         Value::Null => return Ok(None),
+        Value::Array(items) if items.is_empty() => return Ok(None),
         Value::Object(map)
             if map.len() == 1 && map.get("switchboard").is_some_and(Value::is_object) =>
         {
@@ -229,16 +231,24 @@ fn editor_layer(value: &Value) -> Result<Option<Value>, ConfigProblem> {
     Ok(Some(without_nulls(value.clone())))
 }
 
+/// Drops `null`s ("not set") and empty arrays standing for empty tables (Neovim sends
+/// an empty Lua table as `[]`).
 fn without_nulls(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .filter(|(_, v)| !v.is_null())
+                .filter(|(k, v)| {
+                    !(v.is_null() || is_table_key(k) && v.as_array().is_some_and(Vec::is_empty))
+                })
                 .map(|(k, v)| (k, without_nulls(v)))
                 .collect(),
         ),
         other => other,
     }
+}
+
+fn is_table_key(key: &str) -> bool {
+    matches!(key, "completion" | "cache" | "routing")
 }
 
 fn merge(
@@ -381,6 +391,20 @@ mod tests {
             "{:?}",
             loaded.problems
         );
+    }
+
+    #[test]
+    fn empty_lua_tables_sent_as_arrays_are_empty_tables() {
+        let loaded = load(&ConfigSources {
+            editor: Some(json!({"completion": [], "routing": {"order": []}})),
+            ..Default::default()
+        });
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        let loaded = load(&ConfigSources {
+            editor: Some(json!([])),
+            ..Default::default()
+        });
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The LSP surface over stdio. Architecture invariant: the only module that knows
 //! LSP types and JSON-RPC; everything below speaks plain Rust.
 
+mod commands;
 mod inline;
 mod reply;
 mod server;
+mod status;
 mod transport;
 
 pub use server::Backend;

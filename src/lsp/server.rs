@@ -10,28 +10,33 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use super::inline::{InlineCompletionParams, InlineCompletionResponse};
-use super::reply;
+use super::status::StatusNotification;
+use super::{commands, reply, status};
 use crate::config::{self, ConfigProblem, ConfigSources};
 use crate::document::{DocumentStore, Edit, Encoding, LineCol, Snapshot};
 use crate::engine::{Completion, CompletionRequest, Engine};
+use crate::status_page;
 
 /// Open documents whose text the local engine searches, at most.
 const NEIGHBOURS: usize = 8;
 const NEIGHBOUR_BYTES: usize = 4 << 20;
 
 pub struct Backend {
-    client: Client,
+    pub(super) client: Client,
     documents: DocumentStore,
-    engine: Engine,
+    pub(super) engine: Arc<Engine>,
     encoding: OnceLock<Encoding>,
     sources: Mutex<ConfigSources>,
     /// Per document: the generation of its newest completion request.
@@ -39,6 +44,10 @@ pub struct Backend {
     next_generation: AtomicU64,
     /// Problems found before the client could be told.
     pending_problems: Mutex<Vec<ConfigProblem>>,
+    /// The problems last shown, so an unchanged config is not reported again.
+    shown_problems: Mutex<Vec<ConfigProblem>>,
+    /// Status-page pollers of the current config.
+    pollers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Backend {
@@ -48,12 +57,38 @@ impl Backend {
         Backend {
             client,
             documents: DocumentStore::new(),
-            engine: Engine::new(loaded.config),
+            engine: Arc::new(Engine::new(loaded.config)),
             encoding: OnceLock::new(),
             sources: Mutex::new(sources),
             generations: DashMap::new(),
             next_generation: AtomicU64::new(1),
             pending_problems: Mutex::new(Vec::new()),
+            shown_problems: Mutex::new(Vec::new()),
+            pollers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The `switchboard/status` object for the current runtime.
+    pub(super) fn status_value(&self) -> serde_json::Value {
+        status::status(&self.engine.runtime(), status::CacheFigures::default())
+    }
+
+    /// Restarts status-page polling for the current config.
+    fn restart_pollers(&self) {
+        let runtime = self.engine.runtime();
+        let period = Duration::from_secs(runtime.config.routing.status_poll_secs);
+        let fresh = status_page::spawn_pollers(
+            &runtime.config.providers,
+            runtime.board().clone(),
+            crate::providers::shared_client(),
+            period,
+        );
+        let old = std::mem::replace(
+            &mut *self.pollers.lock().unwrap_or_else(|e| e.into_inner()),
+            fresh,
+        );
+        for handle in old {
+            handle.abort();
         }
     }
 
@@ -79,6 +114,16 @@ impl Backend {
     }
 
     async fn report_problems(&self, problems: Vec<ConfigProblem>) {
+        {
+            let mut shown = self
+                .shown_problems
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if *shown == problems {
+                return;
+            }
+            *shown = problems.clone();
+        }
         if problems.is_empty() {
             return;
         }
@@ -225,6 +270,10 @@ impl LanguageServer for Backend {
                     ..Default::default()
                 }),
                 inline_completion_provider: Some(OneOf::Left(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: commands::ALL.iter().map(|c| c.to_string()).collect(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             server_info: Some(ServerInfo {
@@ -243,6 +292,27 @@ impl LanguageServer for Backend {
                 .unwrap_or_else(|e| e.into_inner()),
         );
         self.report_problems(problems).await;
+        self.restart_pollers();
+        // Every health change becomes a `switchboard/status` notification, sent from
+        // its own task so a slow client never holds up a completion.
+        let mut events = self.engine.subscribe();
+        let client = self.client.clone();
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            while let Ok(_) | Err(RecvError::Lagged(_)) = events.recv().await {
+                // Coalesce a burst of changes into one notification.
+                while events.try_recv().is_ok() {}
+                let value = status::status(&engine.runtime(), status::CacheFigures::default());
+                client.send_notification::<StatusNotification>(value).await;
+            }
+        });
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        self.run_command(&params.command, &params.arguments)
+            .await
+            .map(Some)
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -292,7 +362,12 @@ impl LanguageServer for Backend {
             };
         }
         let problems = self.reload_config();
+        self.restart_pollers();
         self.report_problems(problems).await;
+        let value = self.status_value();
+        self.client
+            .send_notification::<StatusNotification>(value)
+            .await;
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {

@@ -1,15 +1,30 @@
-//! The fallback chain: providers in order, each attempt bounded by its timeout and
-//! by the request's deadline, the `local` engine last.
+//! The fallback chain of DESIGN.md §4: providers in order — demoted ones (status page
+//! major/critical) behind the rest — skipping those the health board will not admit
+//! (down, disabled, rate-limited), each attempt bounded by its timeout and the
+//! request's deadline, retries and a hedge within a budget, and the `local` engine
+//! last.
 //!
-//! Architecture invariant: the router knows providers only through the `Provider`
-//! trait and errors only through their `ErrorClass`; it knows nothing of LSP.
+//! Attempts run as futures owned by this call (never spawned): when the editor cancels
+//! or supersedes a request, dropping it drops every upstream call and closes its
+//! connection. Architecture invariant: the router knows providers only through the
+//! `Provider` trait and errors only through their `ErrorClass`.
 
+mod budget;
+mod hedge;
+
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::time::timeout_at;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::time::{Sleep, sleep_until, timeout_at};
+
+pub use budget::Budget;
+pub use hedge::delay as hedge_delay;
 
 use crate::config::{ProviderKind, RoutingSettings};
+use crate::health::{Admission, HealthBoard, Observation};
 use crate::providers::{Attempt, Provider, ProviderError, ProviderRequest};
 
 /// Where an answer came from.
@@ -18,22 +33,47 @@ pub struct Routed {
     pub text: String,
     pub provider: String,
     pub model: String,
-    /// Every cloud provider that was tried failed (or none could be tried).
+    /// No cloud provider answered (all failed, or none could be asked).
     pub cloud_failed: bool,
     /// The failures met on the way, provider name first.
     pub failures: Vec<(String, ProviderError)>,
+    /// Upstream requests sent for this completion.
+    pub attempts: u32,
+    /// A second provider was started while the first was slow.
+    pub hedged: bool,
 }
 
 pub struct Router {
     providers: Vec<Arc<dyn Provider>>,
     settings: RoutingSettings,
+    board: Arc<HealthBoard>,
+    budget: Arc<Budget>,
 }
 
+/// One attempt's outcome.
+struct Outcome {
+    index: usize,
+    attempt: Attempt,
+    result: Result<String, ProviderError>,
+    /// Held until the outcome is recorded; dropping it unrecorded frees the probe slot.
+    _ticket: Option<crate::health::ProbeTicket>,
+}
+
+type InFlight<'a> =
+    FuturesUnordered<Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>>;
+
 impl Router {
-    pub fn new(providers: Vec<Arc<dyn Provider>>, settings: RoutingSettings) -> Self {
+    pub fn new(
+        providers: Vec<Arc<dyn Provider>>,
+        settings: RoutingSettings,
+        board: Arc<HealthBoard>,
+        budget: Arc<Budget>,
+    ) -> Self {
         Router {
             providers,
             settings,
+            board,
+            budget,
         }
     }
 
@@ -41,84 +81,252 @@ impl Router {
         &self.providers
     }
 
-    /// Asks providers in order until one answers. Cloud providers are skipped when
-    /// `cloud_allowed` is false (an excluded file) or when they lack their key.
+    pub fn board(&self) -> &Arc<HealthBoard> {
+        &self.board
+    }
+
+    /// The cloud providers a request would try, in order (demoted ones last).
+    fn chain(&self, cloud_allowed: bool) -> Vec<usize> {
+        if !cloud_allowed {
+            return Vec::new();
+        }
+        let cloud: Vec<usize> = (0..self.providers.len())
+            .filter(|&i| {
+                let config = self.providers[i].config();
+                config.kind.is_cloud() && config.has_required_key()
+            })
+            .collect();
+        let (front, back): (Vec<usize>, Vec<usize>) = cloud
+            .into_iter()
+            .partition(|&i| !self.board.is_demoted(&self.providers[i].config().name));
+        front.into_iter().chain(back).collect()
+    }
+
+    /// The name of the provider that would serve the next request (for status).
+    pub fn serving(&self) -> Option<String> {
+        self.board.refresh();
+        for index in self.chain(true) {
+            let name = &self.providers[index].config().name;
+            let usable = self
+                .board
+                .snapshot()
+                .iter()
+                .find(|h| &h.name == name)
+                .is_some_and(|h| {
+                    matches!(
+                        h.state,
+                        crate::health::HealthState::Healthy | crate::health::HealthState::Degraded
+                    ) && !h.rate_limited
+                });
+            if usable {
+                return Some(name.clone());
+            }
+        }
+        self.local().map(|p| p.config().name.clone())
+    }
+
+    fn local(&self) -> Option<&Arc<dyn Provider>> {
+        self.providers
+            .iter()
+            .find(|p| p.config().kind == ProviderKind::Local)
+    }
+
+    /// Starts an attempt at provider `index`, if the board admits it.
+    fn launch<'a>(
+        &'a self,
+        index: usize,
+        request: &'a ProviderRequest,
+        deadline: Instant,
+        inflight: &mut InFlight<'a>,
+    ) -> Option<Attempt> {
+        let provider = &self.providers[index];
+        let config = provider.config();
+        let ticket = match self.board.admit(&config.name) {
+            Admission::Skip => return None,
+            Admission::Try => None,
+            Admission::Probe(ticket) => Some(ticket),
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        let budget = config.timeout.min(deadline - now);
+        let attempt = Attempt::new(budget, budget);
+        let watched = attempt.clone();
+        inflight.push(Box::pin(async move {
+            let result = match timeout_at(
+                attempt.deadline.into(),
+                provider.complete(request, &attempt),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(ProviderError::timeout("no complete answer", budget)),
+            };
+            Outcome {
+                index,
+                attempt,
+                result,
+                _ticket: ticket,
+            }
+        }));
+        tracing::debug!(provider = %config.name, "attempt started");
+        Some(watched)
+    }
+
+    /// Starts the next provider in `queue` that the board admits.
+    fn launch_next<'a>(
+        &'a self,
+        queue: &mut std::collections::VecDeque<usize>,
+        request: &'a ProviderRequest,
+        deadline: Instant,
+        inflight: &mut InFlight<'a>,
+    ) -> Option<(usize, Attempt)> {
+        while let Some(index) = queue.pop_front() {
+            if let Some(attempt) = self.launch(index, request, deadline, inflight) {
+                return Some((index, attempt));
+            }
+        }
+        None
+    }
+
+    fn hedge_timer(&self, index: usize) -> Option<Pin<Box<Sleep>>> {
+        let (p95, samples) = self
+            .board
+            .first_byte_p95(&self.providers[index].config().name);
+        hedge_delay(self.settings.hedge, p95, samples)
+            .map(|delay| Box::pin(tokio::time::sleep(delay)))
+    }
+
+    /// Asks providers until one answers; the local engine when none does.
     pub async fn route(
         &self,
         request: &ProviderRequest,
         deadline: Instant,
         cloud_allowed: bool,
     ) -> Routed {
+        self.board.refresh();
+        self.budget.deposit();
+        let mut queue: std::collections::VecDeque<usize> = self.chain(cloud_allowed).into();
+        let mut retries_left = vec![self.settings.retries; self.providers.len()];
         let mut failures = Vec::new();
-        let mut local = None;
-        for provider in &self.providers {
-            let config = provider.config();
-            if config.kind == ProviderKind::Local {
-                local.get_or_insert(provider);
-                continue;
-            }
-            if !cloud_allowed
-                || !config.has_required_key()
-                || self.settings.disabled.contains(&config.name)
-            {
-                continue;
-            }
-            let attempts = 1 + self.settings.retries;
-            for _ in 0..attempts {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                let budget = config.timeout.min(deadline - now);
-                let attempt = Attempt::new(budget, budget);
-                let result = match timeout_at(
-                    attempt.deadline.into(),
-                    provider.complete(request, &attempt),
-                )
-                .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(ProviderError::timeout("no answer", budget)),
-                };
-                match result {
-                    Ok(text) => {
-                        return Routed {
-                            text,
-                            provider: config.name.clone(),
-                            model: config.model.clone(),
-                            cloud_failed: false,
-                            failures,
-                        };
-                    }
-                    Err(err) => {
-                        tracing::warn!(provider = %config.name, error = %err, "attempt failed");
-                        let retry = err.class.is_retryable();
-                        failures.push((config.name.clone(), err));
-                        if !retry {
-                            break;
+        let mut attempts = 0u32;
+        let mut hedged = false;
+        let mut inflight: InFlight<'_> = FuturesUnordered::new();
+        // The attempt a hedge would back up, and when.
+        let mut hedge: Option<(Attempt, Pin<Box<Sleep>>)> = None;
+        let deadline_timer = sleep_until(deadline.into());
+        tokio::pin!(deadline_timer);
+
+        if let Some((index, attempt)) =
+            self.launch_next(&mut queue, request, deadline, &mut inflight)
+        {
+            attempts += 1;
+            hedge = self.hedge_timer(index).map(|t| (attempt, t));
+        }
+
+        while !inflight.is_empty() {
+            tokio::select! {
+                Some(outcome) = inflight.next() => {
+                    let name = self.providers[outcome.index].config().name.clone();
+                    match outcome.result {
+                        Ok(text) => {
+                            let total = outcome.attempt.started.elapsed();
+                            let first_byte = outcome
+                                .attempt
+                                .first_byte
+                                .at()
+                                .map_or(total, |t| t - outcome.attempt.started);
+                            self.board.observe(Observation::Success { provider: name.clone(), first_byte, total });
+                            // Any other attempt still running lost the race: dropped
+                            // with `inflight`, counted neither way.
+                            let config = self.providers[outcome.index].config();
+                            return Routed {
+                                text,
+                                provider: name,
+                                model: config.model.clone(),
+                                cloud_failed: false,
+                                failures,
+                                attempts,
+                                hedged,
+                            };
+                        }
+                        Err(error) => {
+                            tracing::warn!(provider = %name, error = %error, "attempt failed");
+                            let retryable = error.class.is_retryable();
+                            self.board.observe(Observation::Failure { provider: name.clone(), error: error.clone() });
+                            failures.push((name, error));
+                            drop(outcome._ticket);
+                            let index = outcome.index;
+                            if hedge.as_ref().is_some_and(|(a, _)| a.started == outcome.attempt.started) {
+                                hedge = None;
+                            }
+                            let retry = retryable
+                                && retries_left[index] > 0
+                                && Instant::now() < deadline
+                                && self.budget.withdraw();
+                            let started = if retry {
+                                retries_left[index] -= 1;
+                                self.launch(index, request, deadline, &mut inflight).map(|a| (index, a))
+                            } else {
+                                None
+                            };
+                            let started = match started {
+                                Some(s) => Some(s),
+                                None if inflight.is_empty() => self.launch_next(&mut queue, request, deadline, &mut inflight),
+                                None => None,
+                            };
+                            if let Some((index, attempt)) = started {
+                                attempts += 1;
+                                if !hedged && hedge.is_none() {
+                                    hedge = self.hedge_timer(index).map(|t| (attempt, t));
+                                }
+                            }
                         }
                     }
                 }
+                () = async { hedge.as_mut().expect("guarded").1.as_mut().await }, if hedge.is_some() => {
+                    let (watched, _) = hedge.take().expect("guarded");
+                    // A provider that has started answering is generating: let it finish.
+                    if watched.first_byte.at().is_none()
+                        && !queue.is_empty()
+                        && self.budget.withdraw()
+                        && self.launch_next(&mut queue, request, deadline, &mut inflight).is_some()
+                    {
+                        attempts += 1;
+                        hedged = true;
+                        tracing::debug!("hedged: the first provider is slow");
+                    }
+                }
+                () = &mut deadline_timer => {
+                    tracing::warn!("deadline reached with {} attempt(s) still waiting", inflight.len());
+                    break;
+                }
             }
         }
-        let Some(local) = local else {
-            return Routed {
-                text: String::new(),
-                provider: String::new(),
-                model: String::new(),
-                cloud_failed: true,
-                failures,
-            };
+        drop(inflight);
+
+        let (text, provider, model) = match self.local() {
+            Some(local) => {
+                // The local engine is synchronous and bounded; no timeout of its own.
+                let attempt = Attempt::new(Duration::from_secs(1), Duration::from_secs(1));
+                let text = local.complete(request, &attempt).await.unwrap_or_default();
+                (
+                    text,
+                    local.config().name.clone(),
+                    local.config().model.clone(),
+                )
+            }
+            None => (String::new(), String::new(), String::new()),
         };
-        // The local engine is synchronous and bounded; it gets no timeout of its own.
-        let attempt = Attempt::new(Duration::from_secs(1), Duration::from_secs(1));
-        let text = local.complete(request, &attempt).await.unwrap_or_default();
         Routed {
             text,
-            provider: local.config().name.clone(),
-            model: local.config().model.clone(),
+            provider,
+            model,
             cloud_failed: true,
             failures,
+            attempts,
+            hedged,
         }
     }
 }

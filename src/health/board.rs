@@ -1,0 +1,536 @@
+//! The health board: per-provider breaker, rate limit, status-page level, recent
+//! outcomes and latency, and the state they add up to (DESIGN.md §4).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::broadcast;
+
+use super::breaker::{Breaker, Gate};
+use super::latency::LatencyWindow;
+use super::{DisableReason, HealthEvent, HealthState, Observation, PageLevel, ProviderHealth};
+use crate::config::{Config, ProviderConfig};
+use crate::providers::ErrorClass;
+
+/// A 429 without a hint skips the provider this long.
+pub const DEFAULT_RATE_LIMIT: Duration = Duration::from_secs(10);
+pub const MAX_RATE_LIMIT: Duration = Duration::from_secs(300);
+/// How many recent outcomes the degraded message counts.
+const RECENT: usize = 5;
+const LATENCY_SAMPLES: usize = 50;
+
+struct Entry {
+    config: ProviderConfig,
+    breaker: Breaker,
+    disabled: Option<DisableReason>,
+    rate_limited_until: Option<Instant>,
+    /// A retryable failure or 429 since the last success.
+    failing: bool,
+    recent: VecDeque<bool>,
+    last_error: Option<crate::providers::ProviderError>,
+    page_level: PageLevel,
+    page_description: Option<String>,
+    first_byte: LatencyWindow,
+    total: LatencyWindow,
+    requests: u64,
+    failures: u64,
+    state: HealthState,
+}
+
+impl Entry {
+    fn derive_state(&self, now: Instant) -> HealthState {
+        if self.disabled.is_some() {
+            HealthState::Disabled
+        } else if self.breaker.is_open() {
+            HealthState::Down
+        } else if self.failing
+            || self.page_level >= PageLevel::Minor
+            || self.rate_limited_until.is_some_and(|t| t > now)
+        {
+            HealthState::Degraded
+        } else {
+            HealthState::Healthy
+        }
+    }
+}
+
+/// Whether the router may ask a provider now.
+#[derive(Debug)]
+pub enum Admission {
+    Try,
+    /// The breaker's probe: report its outcome, or drop the ticket to let another go.
+    Probe(ProbeTicket),
+    Skip,
+}
+
+/// Held by the one request probing an open breaker. Dropped without an outcome (the
+/// request was cancelled), it lets the next request probe instead.
+#[derive(Debug)]
+pub struct ProbeTicket {
+    board: Arc<HealthBoard>,
+    provider: String,
+}
+
+impl Drop for ProbeTicket {
+    fn drop(&mut self) {
+        self.board.probe_abandoned(&self.provider);
+    }
+}
+
+pub struct HealthBoard {
+    entries: Mutex<Vec<Entry>>,
+    events: broadcast::Sender<HealthEvent>,
+}
+
+impl std::fmt::Debug for HealthBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthBoard").finish_non_exhaustive()
+    }
+}
+
+impl HealthBoard {
+    /// A board for the cloud providers of `config` (`local` has no health). Events go
+    /// to `events`, which outlives config reloads.
+    pub fn new(config: &Config, events: broadcast::Sender<HealthEvent>) -> Arc<Self> {
+        let cooldown = Duration::from_millis(config.routing.breaker_cooldown_ms);
+        let entries = config
+            .providers
+            .iter()
+            .filter(|p| p.kind.is_cloud() && p.has_required_key())
+            .map(|p| {
+                let disabled = config
+                    .routing
+                    .disabled
+                    .contains(&p.name)
+                    .then_some(DisableReason::Config);
+                let mut entry = Entry {
+                    config: p.clone(),
+                    breaker: Breaker::new(config.routing.breaker_failures, cooldown),
+                    disabled,
+                    rate_limited_until: None,
+                    failing: false,
+                    recent: VecDeque::with_capacity(RECENT),
+                    last_error: None,
+                    page_level: PageLevel::None,
+                    page_description: None,
+                    first_byte: LatencyWindow::new(LATENCY_SAMPLES),
+                    total: LatencyWindow::new(LATENCY_SAMPLES),
+                    requests: 0,
+                    failures: 0,
+                    state: HealthState::Healthy,
+                };
+                entry.state = entry.derive_state(Instant::now());
+                entry
+            })
+            .collect();
+        Arc::new(HealthBoard {
+            entries: Mutex::new(entries),
+            events,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<HealthEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn knows(&self, provider: &str) -> bool {
+        self.lock().iter().any(|e| e.config.name == provider)
+    }
+
+    /// Applies one observation and announces any state change.
+    pub fn observe(&self, observation: Observation) {
+        let now = Instant::now();
+        let mut events = Vec::new();
+        {
+            let mut entries = self.lock();
+            let name = match &observation {
+                Observation::Success { provider, .. }
+                | Observation::Failure { provider, .. }
+                | Observation::StatusPage { provider, .. }
+                | Observation::Disable { provider }
+                | Observation::Enable { provider }
+                | Observation::Retry { provider } => provider.clone(),
+            };
+            let Some(entry) = entries.iter_mut().find(|e| e.config.name == name) else {
+                return;
+            };
+            let mut page_changed = false;
+            match observation {
+                Observation::Success {
+                    first_byte, total, ..
+                } => {
+                    entry.requests += 1;
+                    entry.breaker.success();
+                    entry.failing = false;
+                    entry.rate_limited_until = None;
+                    push_recent(&mut entry.recent, false);
+                    entry.first_byte.record(first_byte);
+                    entry.total.record(total);
+                }
+                Observation::Failure { error, .. } => {
+                    entry.requests += 1;
+                    entry.failures += 1;
+                    match error.class {
+                        ErrorClass::Retryable => {
+                            entry.failing = true;
+                            push_recent(&mut entry.recent, true);
+                            entry.breaker.failure(now);
+                        }
+                        ErrorClass::RateLimited => {
+                            entry.failing = true;
+                            push_recent(&mut entry.recent, true);
+                            let wait = error
+                                .retry_after
+                                .unwrap_or(DEFAULT_RATE_LIMIT)
+                                .min(MAX_RATE_LIMIT);
+                            entry.rate_limited_until = Some(now + wait);
+                        }
+                        ErrorClass::Auth | ErrorClass::ModelNotFound => {
+                            entry.disabled = Some(DisableReason::Auth(error.clone()));
+                        }
+                        ErrorClass::Rejected => {}
+                    }
+                    entry.last_error = Some(error);
+                }
+                Observation::StatusPage {
+                    level, description, ..
+                } => {
+                    page_changed =
+                        entry.page_level != level || entry.page_description != description;
+                    entry.page_level = level;
+                    entry.page_description = description;
+                }
+                Observation::Disable { .. } => entry.disabled = Some(DisableReason::Command),
+                Observation::Enable { .. } => {
+                    entry.disabled = None;
+                }
+                Observation::Retry { .. } => {
+                    entry.disabled = None;
+                    entry.rate_limited_until = None;
+                    entry.breaker.reset();
+                }
+            }
+            let state = entry.derive_state(now);
+            if state != entry.state || page_changed {
+                events.push(HealthEvent {
+                    provider: name,
+                    previous: entry.state,
+                    current: state,
+                });
+                entry.state = state;
+            }
+        }
+        for event in events {
+            tracing::info!(provider = %event.provider, "health: {} → {}", event.previous, event.current);
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Re-derives states whose inputs expire with time (a rate limit ending) and
+    /// announces the changes. Cheap; called before each routing decision.
+    pub fn refresh(&self) {
+        let now = Instant::now();
+        let mut events = Vec::new();
+        for entry in self.lock().iter_mut() {
+            if let Some(until) = entry.rate_limited_until
+                && until <= now
+            {
+                entry.rate_limited_until = None;
+            }
+            let state = entry.derive_state(now);
+            if state != entry.state {
+                events.push(HealthEvent {
+                    provider: entry.config.name.clone(),
+                    previous: entry.state,
+                    current: state,
+                });
+                entry.state = state;
+            }
+        }
+        for event in events {
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Whether `provider` may be asked now. A provider the board does not track
+    /// (`local`) is always admitted.
+    pub fn admit(self: &Arc<Self>, provider: &str) -> Admission {
+        self.admit_at(provider, Instant::now())
+    }
+
+    pub(crate) fn admit_at(self: &Arc<Self>, provider: &str, now: Instant) -> Admission {
+        let mut entries = self.lock();
+        let Some(entry) = entries.iter_mut().find(|e| e.config.name == provider) else {
+            return Admission::Try;
+        };
+        if entry.disabled.is_some() || entry.rate_limited_until.is_some_and(|t| t > now) {
+            return Admission::Skip;
+        }
+        match entry.breaker.gate(now) {
+            Gate::Pass => Admission::Try,
+            Gate::Probe => Admission::Probe(ProbeTicket {
+                board: self.clone(),
+                provider: provider.to_string(),
+            }),
+            Gate::Closed(_) => Admission::Skip,
+        }
+    }
+
+    fn probe_abandoned(&self, provider: &str) {
+        if let Some(entry) = self.lock().iter_mut().find(|e| e.config.name == provider) {
+            entry.breaker.probe_abandoned();
+        }
+    }
+
+    /// Whether a status-page incident moves `provider` behind the healthy ones.
+    pub fn is_demoted(&self, provider: &str) -> bool {
+        self.lock()
+            .iter()
+            .any(|e| e.config.name == provider && e.page_level.demotes())
+    }
+
+    /// Recent times to first byte of `provider`: (p95, sample count).
+    pub fn first_byte_p95(&self, provider: &str) -> (Option<Duration>, usize) {
+        self.lock()
+            .iter()
+            .find(|e| e.config.name == provider)
+            .map_or((None, 0), |e| {
+                (e.first_byte.quantile(0.95), e.first_byte.len())
+            })
+    }
+
+    /// Every tracked provider's health, in chain order.
+    pub fn snapshot(&self) -> Vec<ProviderHealth> {
+        let now = Instant::now();
+        self.lock()
+            .iter()
+            .map(|e| {
+                let rate_limited = e.rate_limited_until.is_some_and(|t| t > now);
+                let retry_in = e.breaker.retry_in(now).or_else(|| {
+                    e.rate_limited_until
+                        .filter(|_| rate_limited)
+                        .map(|t| t.saturating_duration_since(now))
+                });
+                ProviderHealth {
+                    name: e.config.name.clone(),
+                    kind: e.config.kind.as_str().to_string(),
+                    model: e.config.model.clone(),
+                    state: e.derive_state(now),
+                    detail: detail(e, now),
+                    retry_in,
+                    rate_limited,
+                    disabled: e.disabled.clone(),
+                    page_level: e.page_level,
+                    page_description: e.page_description.clone(),
+                    status_page: e.config.status_page.clone(),
+                    p50: e.total.quantile(0.5),
+                    p95: e.total.quantile(0.95),
+                    requests: e.requests,
+                    failures: e.failures,
+                    last_error: e.last_error.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn push_recent(recent: &mut VecDeque<bool>, failed: bool) {
+    if recent.len() == RECENT {
+        recent.pop_front();
+    }
+    recent.push_back(failed);
+}
+
+/// The short explanation shown next to a state.
+fn detail(entry: &Entry, now: Instant) -> Option<String> {
+    let last = entry.last_error.as_ref().map(|e| e.short());
+    match entry.derive_state(now) {
+        HealthState::Healthy => None,
+        HealthState::Disabled => Some(match &entry.disabled {
+            Some(DisableReason::Auth(error)) => error.to_string(),
+            Some(DisableReason::Command) => "disabled for this session".to_string(),
+            Some(DisableReason::Config) => "disabled in config (routing.disabled)".to_string(),
+            None => String::new(),
+        }),
+        HealthState::Down => Some(format!(
+            "{} ×{}",
+            last.unwrap_or_else(|| "failures".into()),
+            entry.breaker.consecutive_failures()
+        )),
+        HealthState::Degraded => {
+            if entry.rate_limited_until.is_some_and(|t| t > now) {
+                Some(format!(
+                    "rate-limited ({})",
+                    last.unwrap_or_else(|| "429".into())
+                ))
+            } else if entry.failing {
+                let failed = entry.recent.iter().filter(|f| **f).count();
+                Some(format!(
+                    "{failed} of last {} failed ({})",
+                    entry.recent.len(),
+                    last.unwrap_or_default()
+                ))
+            } else {
+                Some(format!(
+                    "status page reports {}",
+                    entry
+                        .page_description
+                        .clone()
+                        .unwrap_or_else(|| entry.page_level.as_str().to_string())
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ProviderConfig, ProviderKind};
+    use crate::providers::ProviderError;
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderMap;
+
+    fn claude() -> ProviderConfig {
+        let mut claude = ProviderConfig::with_defaults("claude", ProviderKind::Anthropic, "m");
+        claude.api_key = Some(crate::config::Secret::new("k"));
+        claude
+    }
+
+    fn board(failures: u32) -> Arc<HealthBoard> {
+        let mut config = Config::offline();
+        config.routing.breaker_failures = failures;
+        config.providers.insert(0, claude());
+        HealthBoard::new(&config, broadcast::channel(64).0)
+    }
+
+    fn http(status: u16, body: &str) -> ProviderError {
+        ProviderError::from_http(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+        )
+    }
+
+    fn fail(board: &HealthBoard, error: ProviderError) {
+        board.observe(Observation::Failure {
+            provider: "claude".into(),
+            error,
+        });
+    }
+
+    fn state(board: &HealthBoard) -> HealthState {
+        board.snapshot()[0].state
+    }
+
+    #[test]
+    fn retryable_failures_degrade_then_take_down_and_events_announce_each() {
+        let board = board(3);
+        let mut events = board.subscribe();
+        let overloaded = http(
+            529,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        fail(&board, overloaded.clone());
+        assert_eq!(state(&board), HealthState::Degraded);
+        assert_eq!(
+            board.snapshot()[0].detail.as_deref(),
+            Some("1 of last 1 failed (529 overloaded_error)")
+        );
+        fail(&board, overloaded.clone());
+        fail(&board, overloaded);
+        assert_eq!(state(&board), HealthState::Down);
+        assert_eq!(
+            board.snapshot()[0].detail.as_deref(),
+            Some("529 overloaded_error ×3")
+        );
+        assert!(matches!(board.admit("claude"), Admission::Skip));
+        let first = events.try_recv().unwrap();
+        assert_eq!(
+            (first.previous, first.current),
+            (HealthState::Healthy, HealthState::Degraded)
+        );
+        let second = events.try_recv().unwrap();
+        assert_eq!(second.current, HealthState::Down);
+        assert!(events.try_recv().is_err(), "no event without a change");
+    }
+
+    #[test]
+    fn auth_errors_disable_until_enabled_or_retried() {
+        let board = board(3);
+        fail(
+            &board,
+            http(
+                401,
+                r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#,
+            ),
+        );
+        assert_eq!(state(&board), HealthState::Disabled);
+        assert!(matches!(board.admit("claude"), Admission::Skip));
+        board.observe(Observation::Retry {
+            provider: "claude".into(),
+        });
+        assert_eq!(state(&board), HealthState::Healthy);
+    }
+
+    #[test]
+    fn a_429_skips_until_retry_after_and_does_not_count_toward_the_breaker() {
+        let board = board(1);
+        let mut limited = http(429, "{}");
+        limited.retry_after = Some(Duration::from_secs(30));
+        fail(&board, limited);
+        let snapshot = &board.snapshot()[0];
+        assert_eq!(snapshot.state, HealthState::Degraded);
+        assert!(snapshot.rate_limited);
+        assert!(snapshot.retry_in.unwrap() > Duration::from_secs(29));
+        assert!(matches!(board.admit("claude"), Admission::Skip));
+    }
+
+    #[test]
+    fn status_page_minor_degrades_and_major_demotes() {
+        let board = board(3);
+        board.observe(Observation::StatusPage {
+            provider: "claude".into(),
+            level: PageLevel::Minor,
+            description: Some("Elevated errors".into()),
+        });
+        assert_eq!(state(&board), HealthState::Degraded);
+        assert!(!board.is_demoted("claude"));
+        board.observe(Observation::StatusPage {
+            provider: "claude".into(),
+            level: PageLevel::Major,
+            description: None,
+        });
+        assert!(board.is_demoted("claude"));
+        board.observe(Observation::StatusPage {
+            provider: "claude".into(),
+            level: PageLevel::None,
+            description: None,
+        });
+        assert_eq!(state(&board), HealthState::Healthy);
+    }
+
+    #[test]
+    fn a_dropped_probe_ticket_lets_another_request_probe() {
+        let mut config = Config::offline();
+        config.routing.breaker_failures = 1;
+        config.routing.breaker_cooldown_ms = 1;
+        config.providers.insert(0, claude());
+        let board = HealthBoard::new(&config, broadcast::channel(8).0);
+        fail(&board, http(500, ""));
+        let later = Instant::now() + Duration::from_millis(10);
+        let ticket = board.admit_at("claude", later);
+        assert!(matches!(ticket, Admission::Probe(_)));
+        assert!(matches!(board.admit_at("claude", later), Admission::Skip));
+        drop(ticket);
+        assert!(matches!(
+            board.admit_at("claude", later),
+            Admission::Probe(_)
+        ));
+    }
+}

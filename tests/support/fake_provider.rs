@@ -286,22 +286,27 @@ impl FakeProvider {
         self.shared.closed_connections.load(Ordering::SeqCst)
     }
 
-    /// Polls `condition` until it holds; fails the test after `timeout`.
+    /// Waits until `condition` holds (re-checked whenever a request arrives or a
+    /// connection closes); fails the test after `timeout`.
     pub fn wait_until(&self, timeout: Duration, condition: impl Fn() -> bool, what: &str) {
         let deadline = Instant::now() + timeout;
-        let mut schedule = self.shared.schedule.lock().unwrap();
-        while !condition() {
+        loop {
+            if condition() {
+                return;
+            }
             let now = Instant::now();
             assert!(
                 now < deadline,
                 "fake provider: waited {timeout:?} for {what}"
             );
-            schedule = self
+            let schedule = self.shared.schedule.lock().unwrap();
+            // The condition may have changed between the check and the lock: wake
+            // up now and then regardless.
+            let _ = self
                 .shared
                 .changed
                 .wait_timeout(schedule, (deadline - now).min(Duration::from_millis(20)))
-                .unwrap()
-                .0;
+                .unwrap();
         }
     }
 }

@@ -1,0 +1,474 @@
+-- End-to-end test of editors/neovim with a real Neovim 0.11, switchboard-ls and the fake provider.
+--
+--   nvim -l test/e2e.lua      (run by test/run.sh, which sets the paths below)
+--
+-- This Neovim is only the driver: it starts the fake provider and a second, embedded Neovim that
+-- loads test/minimal_init.lua, then types into it over RPC the way a user would (nvim_input) and
+-- reads back its buffer, diagnostics and statusline. Every wait is on an event, with a timeout.
+
+local uv = vim.uv
+local env = vim.env
+local here = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p:h')
+
+local LS = assert(env.SWITCHBOARD_LS_PATH, 'SWITCHBOARD_LS_PATH not set')
+local FAKE = assert(env.SWITCHBOARD_FAKE_PROVIDER, 'SWITCHBOARD_FAKE_PROVIDER not set')
+local NVIM = env.SB_TEST_NVIM or vim.v.progpath
+-- Outage surfacing (diagnostics, switchboard/status, commands) is a later server step than
+-- completion; its checks run with SWITCHBOARD_E2E_OUTAGE=1.
+local OUTAGE = env.SWITCHBOARD_E2E_OUTAGE == '1'
+local TIMEOUT = tonumber(env.SB_TEST_TIMEOUT_MS or '') or 10000
+
+local passed, failed, skipped = 0, 0, 0
+
+local function log(...)
+  io.stdout:write(table.concat({ ... }, ' '), '\n')
+  io.stdout:flush()
+end
+
+---@param name string
+---@param fn fun()
+local function test(name, fn)
+  local t0 = uv.hrtime()
+  local ok, err = xpcall(fn, debug.traceback)
+  local ms = math.floor((uv.hrtime() - t0) / 1e6)
+  if ok then
+    passed = passed + 1
+    log(('ok - %s (%d ms)'):format(name, ms))
+  else
+    failed = failed + 1
+    log(('not ok - %s (%d ms)\n  %s'):format(name, ms, tostring(err):gsub('\n', '\n  ')))
+  end
+end
+
+local function eq(expected, actual, what)
+  if not vim.deep_equal(expected, actual) then
+    error(('%s:\n  expected %s\n  got      %s'):format(what or 'mismatch', vim.inspect(expected),
+      vim.inspect(actual)), 2)
+  end
+end
+
+---@param what string
+---@param predicate fun(): any
+local function wait_for(what, predicate, timeout)
+  local value
+  local ok = vim.wait(timeout or TIMEOUT, function()
+    value = predicate()
+    return value ~= nil and value ~= vim.NIL and value ~= false
+  end, 20)
+  if not ok then
+    error('timed out waiting for ' .. what, 2)
+  end
+  return value
+end
+
+-- Temp dirs so neither the user's switchboard config/cache nor their Neovim state is touched.
+local tmp = vim.fn.tempname()
+for _, d in ipairs({ 'cache', 'config', 'state', 'data', 'project/.git' }) do
+  vim.fn.mkdir(tmp .. '/' .. d, 'p')
+end
+
+-- The fake provider prints its base URL on its first stdout line.
+local fake_url
+local fake = vim.system({ FAKE }, {
+  stdout = function(_, data)
+    if data and not fake_url then
+      fake_url = data:match('(http://[%d%.]+:%d+)')
+    end
+  end,
+})
+local chan -- the embedded Neovim, once started
+
+--- Stops what this script started; called at the end and on an early abort.
+local function cleanup()
+  if chan and chan > 0 then
+    pcall(vim.rpcrequest, chan, 'nvim_command', 'qa!')
+    vim.fn.jobwait({ chan }, 2000)
+    pcall(vim.fn.jobstop, chan)
+  end
+  fake:kill(15)
+  fake:wait(2000)
+  vim.fn.delete(tmp, 'rf')
+end
+
+--- Ends the run before any test could start.
+local function abort(why)
+  log('not ok - set-up: ' .. why)
+  cleanup()
+  log('neovim: 0 passed, 1 failed')
+  os.exit(1)
+end
+
+if not vim.wait(TIMEOUT, function()
+  return fake_url ~= nil
+end, 20) then
+  abort('the fake provider printed no URL: ' .. FAKE)
+end
+
+--- A blocking HTTP/1.1 request to the fake provider's control API.
+---@return integer status, string body
+local function http(method, path, body)
+  body = body or ''
+  local host, port = fake_url:match('^http://([%d%.]+):(%d+)')
+  local tcp = assert(uv.new_tcp())
+  local buf, done, err = '', false, nil
+  tcp:connect(host, tonumber(port), function(cerr)
+    if cerr then
+      err, done = cerr, true
+      return
+    end
+    tcp:write(('%s %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n'
+      .. 'Content-Length: %d\r\nConnection: close\r\n\r\n%s'):format(method, path, host, port, #body, body))
+    tcp:read_start(function(rerr, data)
+      if rerr or not data then
+        err, done = rerr, true
+        return
+      end
+      buf = buf .. data
+      local head_end = buf:find('\r\n\r\n', 1, true)
+      local len = head_end and tonumber(buf:sub(1, head_end):lower():match('content%-length:%s*(%d+)'))
+      if len and #buf - head_end - 3 >= len then
+        done = true
+      end
+    end)
+  end)
+  wait_for('HTTP ' .. method .. ' ' .. path, function()
+    return done
+  end)
+  if not tcp:is_closing() then
+    tcp:close()
+  end
+  assert(not err, err)
+  local head, payload = buf:match('^(.-)\r\n\r\n(.*)$')
+  local status = tonumber(head:match('^HTTP/1%.%d (%d+)'))
+  if head:lower():find('transfer%-encoding:%s*chunked') then
+    local out, rest = {}, payload
+    while true do
+      local size, after = rest:match('^(%x+)\r\n(.*)$')
+      size = tonumber(size or '0', 16)
+      if size == 0 then
+        break
+      end
+      table.insert(out, after:sub(1, size))
+      rest = after:sub(size + 3)
+    end
+    payload = table.concat(out)
+  end
+  return status, payload
+end
+
+local function fake_default(spec)
+  local status = http('POST', '/_control/default', vim.json.encode(spec))
+  assert(status == 200, 'fake provider /_control/default answered ' .. tostring(status))
+end
+
+local function fake_requests()
+  local _, body = http('GET', '/_control/requests')
+  return vim.json.decode(body)
+end
+
+-- The user's Neovim, embedded and driven over RPC.
+local file = tmp .. '/project/add.py'
+vim.fn.writefile({ 'def add(a, b):', '    ' }, file)
+local child_env = {
+  XDG_CACHE_HOME = tmp .. '/cache',
+  XDG_CONFIG_HOME = tmp .. '/config',
+  XDG_STATE_HOME = tmp .. '/state',
+  XDG_DATA_HOME = tmp .. '/data',
+  SWITCHBOARD_CONFIG = tmp .. '/config/does-not-exist.toml',
+  SWITCHBOARD_LS_PATH = LS,
+  SB_TEST_BASE_URL = fake_url,
+}
+chan = vim.fn.jobstart(
+  { NVIM, '--embed', '--headless', '--clean', '-n', '-u', here .. '/minimal_init.lua', file },
+  { rpc = true, env = child_env, cwd = tmp .. '/project' }
+)
+if chan <= 0 then
+  abort('could not start ' .. NVIM)
+end
+
+local function lua(code, ...)
+  return vim.rpcrequest(chan, 'nvim_exec_lua', code, { ... })
+end
+local function input(keys)
+  vim.rpcrequest(chan, 'nvim_input', keys)
+end
+local function mode()
+  return vim.rpcrequest(chan, 'nvim_get_mode').mode
+end
+local function lines()
+  return vim.rpcrequest(chan, 'nvim_buf_get_lines', 0, 0, -1, false)
+end
+
+--- Puts the buffer in `text` and the cursor at the end of line `row` (1-based), in Insert mode.
+local function type_at_end(text, row)
+  input('<Esc>')
+  wait_for('Normal mode', function()
+    return mode() == 'n'
+  end)
+  lua('vim.api.nvim_buf_set_lines(0, 0, -1, false, ...)', text)
+  lua('vim.api.nvim_win_set_cursor(0, {...})', row, 0)
+  input('A')
+  wait_for('Insert mode', function()
+    return mode() == 'i'
+  end)
+end
+
+--- What a user does: ask for completion (<C-x><C-o> unless `trigger` says otherwise), wait
+--- for the menu, pick with <C-n> unless an item is already selected, accept with <C-y>, leave
+--- Insert mode.
+local function complete_and_accept(trigger)
+  input(trigger or '<C-x><C-o>')
+  wait_for('the completion menu', function()
+    return lua('return vim.fn.pumvisible()') == 1
+  end)
+  local items = lua('return vim.fn.complete_info({"items", "selected"})')
+  if items.selected == -1 then
+    input('<C-n>')
+    wait_for('an item to be selected', function()
+      return lua('return vim.fn.complete_info({"selected"}).selected') ~= -1
+    end)
+  end
+  input('<C-y>')
+  wait_for('the menu to close', function()
+    return lua('return vim.fn.pumvisible()') == 0
+  end)
+  input('<Esc>')
+  wait_for('Normal mode', function()
+    return mode() == 'n'
+  end)
+end
+
+local function request_completion()
+  return lua([[
+    local client = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
+    local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+    params.context = { triggerKind = 1 }
+    local res = client:request_sync('textDocument/completion', params, ...,  0)
+    return res
+  ]], TIMEOUT)
+end
+
+local ok_start, start_err = pcall(function()
+  wait_for('the child Neovim', function()
+    return mode() == 'n'
+  end)
+end)
+
+test('the config attaches switchboard_ls to a file buffer', function()
+  assert(ok_start, start_err)
+  local client = wait_for('switchboard_ls to attach', function()
+    return lua([[
+      local c = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
+      return c and c.initialized and { name = c.name, cmd = c.config.cmd, caps = c.server_capabilities,
+        root = c.root_dir, init = c.config.init_options } or nil
+    ]])
+  end)
+  eq({ LS }, client.cmd, 'cmd')
+  assert(client.caps.completionProvider, 'no completionProvider in ' .. vim.inspect(client.caps))
+  eq(tmp .. '/project', vim.fn.resolve(client.root), 'root_dir from root_markers')
+  eq('fake', client.init.provider[1].name, 'init_options is the switchboard object, unwrapped')
+end)
+
+test('a completion request returns the fake provider text', function()
+  fake_default({ type = 'ok', text = 'return a + b' })
+  type_at_end({ 'def add(a, b):', '    ' }, 2)
+  local res = request_completion()
+  assert(res and not res.err, 'completion failed: ' .. vim.inspect(res))
+  local items = res.result.items or res.result
+  eq(1, #items, 'item count')
+  local item = items[1]
+  eq('return a + b', item.textEdit.newText, 'newText')
+  eq({ line = 1, character = 4 }, item.textEdit.range.start, 'range start (the empty word at the cursor)')
+  eq('fake', item.data.provider, 'data.provider')
+  assert(item.detail:find('^fake'), 'detail: ' .. tostring(item.detail))
+  local upstream = vim.tbl_filter(function(r)
+    return r.path:find('/v1/completions', 1, true)
+  end, fake_requests())
+  assert(#upstream >= 1, 'the fake provider saw no /v1/completions request')
+end)
+
+test('accepting with <C-x><C-o> <C-y> inserts the whole suggestion', function()
+  fake_default({ type = 'ok', text = 'return a + b' })
+  type_at_end({ 'def plus(a, b):', '    ' }, 2)
+  complete_and_accept()
+  eq({ 'def plus(a, b):', '    return a + b' }, lines(), 'buffer')
+end)
+
+test("with 'completeopt' noselect, <C-x><C-o> <C-n> <C-y> inserts the whole suggestion", function()
+  fake_default({ type = 'ok', text = 'return a ** b' })
+  local saved = lua('return vim.bo.completeopt')
+  lua('vim.bo.completeopt = "menu,menuone,noselect,popup"')
+  type_at_end({ 'def power(a, b):', '    ' }, 2)
+  input('<C-x><C-o>')
+  wait_for('the completion menu', function()
+    return lua('return vim.fn.pumvisible()') == 1
+  end)
+  eq(-1, lua('return vim.fn.complete_info({"selected"}).selected'), 'nothing selected yet')
+  complete_and_accept('')
+  lua('vim.bo.completeopt = ...', saved)
+  eq({ 'def power(a, b):', '    return a ** b' }, lines(), 'buffer')
+end)
+
+test('accepting mid-word keeps the typed word once', function()
+  fake_default({ type = 'ok', text = 'urn a * b' })
+  type_at_end({ 'def times(a, b):', '    ret' }, 2)
+  complete_and_accept()
+  eq({ 'def times(a, b):', '    return a * b' }, lines(), 'buffer')
+end)
+
+test('accepting after non-ASCII text on the line lands in the right column', function()
+  fake_default({ type = 'ok', text = 'urn s' })
+  type_at_end({ 'def greet():', '    s = "héllo→"; ret' }, 2)
+  complete_and_accept()
+  eq({ 'def greet():', '    s = "héllo→"; return s' }, lines(), 'buffer')
+end)
+
+test('a multi-line suggestion is inserted verbatim, not re-indented', function()
+  local text = 'if a > b:\n        return a\n    return b'
+  fake_default({ type = 'ok', text = text })
+  type_at_end({ 'def biggest(a, b):', '    ' }, 2)
+  lua('vim.bo.autoindent = true; vim.bo.smartindent = true')
+  complete_and_accept()
+  eq({ 'def biggest(a, b):', '    if a > b:', '        return a', '    return b' }, lines(), 'buffer')
+  eq({ 4, 11 }, vim.rpcrequest(chan, 'nvim_win_get_cursor', 0), 'cursor at the end of the suggestion')
+end)
+
+test('with idle_ms the menu opens by itself after typing', function()
+  fake_default({ type = 'ok', text = 'urn a % b' })
+  type_at_end({ 'def modulo(a, b):', '    ' }, 2)
+  lua([[
+    local client = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
+    require('switchboard.completion').attach(client, 0, { idle_ms = 30, inline = false })
+  ]])
+  complete_and_accept('ret')
+  eq({ 'def modulo(a, b):', '    return a % b' }, lines(), 'buffer')
+  lua([[
+    local client = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
+    require('switchboard.completion').attach(client, 0, {})
+  ]])
+end)
+
+test('the statusline component reads switchboard/status', function()
+  local shown = lua([[
+    local client = vim.lsp.get_clients({ name = 'switchboard_ls' })[1]
+    local handler = client.handlers['switchboard/status'] or client.config.handlers['switchboard/status']
+    handler(nil, {
+      serving = 'gpt',
+      providers = {
+        { name = 'claude', kind = 'anthropic', state = 'down', detail = '529 overloaded x3' },
+        { name = 'gpt', kind = 'openai', state = 'healthy' },
+      },
+      cache = { entries = 1, hits = 0, misses = 1 },
+    }, { client_id = client.id, method = 'switchboard/status' })
+    return require('switchboard').statusline()
+  ]])
+  eq('sb: gpt (claude down)', shown, 'statusline')
+end)
+
+test('the legacy nvim-lspconfig entry registers switchboard_ls from the same config', function()
+  local got = lua([[
+    -- A stand-in for nvim-lspconfig's registry, enough to see what the entry registers.
+    local configs, setup_opts = {}, nil
+    package.loaded['lspconfig.configs'] = configs
+    package.loaded['lspconfig.util'] = {
+      root_pattern = function(...)
+        local markers = { ... }
+        return function() return table.concat(markers, ',') end
+      end,
+    }
+    package.loaded['lspconfig'] = setmetatable({}, { __index = function(_, name)
+      return { setup = function(opts) setup_opts = { name = name, opts = opts } end }
+    end })
+    require('switchboard.lspconfig').setup({ init_options = { completion = { max_tokens = 64 } } })
+    for _, m in ipairs({ 'lspconfig', 'lspconfig.configs', 'lspconfig.util' }) do
+      package.loaded[m] = nil
+    end
+    local d = configs.switchboard_ls.default_config
+    return { cmd = d.cmd, root = d.root_dir('/x/y.py'), single = d.single_file_support,
+      has_handler = d.handlers['switchboard/status'] ~= nil, attach = type(d.on_attach),
+      setup = setup_opts }
+  ]])
+  eq({ 'switchboard-ls' }, got.cmd, 'cmd')
+  eq('.switchboard.toml,.git', got.root, 'root markers')
+  eq(true, got.single, 'single_file_support')
+  eq(true, got.has_handler, 'switchboard/status handler')
+  eq('function', got.attach, 'on_attach')
+  eq({ name = 'switchboard_ls', opts = { init_options = { completion = { max_tokens = 64 } } } },
+    got.setup, 'setup() call')
+end)
+
+if OUTAGE then
+  test(':SwitchboardStatus runs switchboard.status and shows the providers', function()
+    local result = lua([[
+      local done, out
+      require('switchboard').execute('switchboard.status', {}, function(err, result)
+        done, out = true, err and { err = err } or { result = result }
+      end)
+      vim.wait(...,  function() return done end, 10)
+      return out
+    ]], TIMEOUT)
+    assert(result and result.result, 'switchboard.status failed: ' .. vim.inspect(result))
+    local names = vim.tbl_map(function(p)
+      return p.name
+    end, result.result.providers or {})
+    assert(vim.tbl_contains(names, 'fake'), 'providers: ' .. vim.inspect(names))
+    -- The command itself, as typed.
+    lua('vim.cmd("SwitchboardStatus")')
+    wait_for('the statusline to show the fake provider', function()
+      return lua('return require("switchboard").statusline()'):find('fake', 1, true)
+    end)
+  end)
+
+  test(':SwitchboardRetry fake sends switchboard.retry with a JSON string argument', function()
+    local result = lua([[
+      local done, out
+      require('switchboard').execute('switchboard.retry', { 'fake' }, function(err, result)
+        done, out = true, { err = err, result = result }
+      end)
+      vim.wait(..., function() return done end, 10)
+      return out
+    ]], TIMEOUT)
+    assert(result and not result.err, 'switchboard.retry failed: ' .. vim.inspect(result))
+  end)
+
+  test('on a provider outage a switchboard diagnostic appears and the statusline says so', function()
+    fake_default({ type = 'error', status = 529 })
+    -- Each attempt is a retryable failure; breaker_failures (3) opens the circuit. Distinct
+    -- contexts so no cached answer stands in.
+    for i = 1, 4 do
+      type_at_end({ ('def outage_%d(a, b):'):format(i), '    ' }, 2)
+      request_completion()
+    end
+    local diags = wait_for('a switchboard diagnostic', function()
+      local d = lua([[return vim.tbl_filter(function(d) return d.source == 'switchboard' end,
+        vim.diagnostic.get(0))]])
+      return #d > 0 and d or nil
+    end)
+    local codes = vim.tbl_map(function(d)
+      return d.code
+    end, diags)
+    assert(vim.tbl_contains(codes, 'provider-down'), 'codes: ' .. vim.inspect(codes))
+    wait_for('the statusline to show the outage', function()
+      return lua('return require("switchboard").statusline()'):find('fake down', 1, true)
+    end)
+
+    -- Recovery: the provider answers again, the user retries, the diagnostic goes away.
+    fake_default({ type = 'ok', text = 'return a' })
+    lua('vim.cmd("SwitchboardRetry fake")')
+    type_at_end({ 'def recovered(a, b):', '    ' }, 2)
+    request_completion()
+    wait_for('the switchboard diagnostic to clear', function()
+      return lua([[return #vim.tbl_filter(function(d) return d.source == 'switchboard' end,
+        vim.diagnostic.get(0)) == 0]])
+    end)
+  end)
+else
+  skipped = skipped + 3
+  log('skip - :SwitchboardStatus, :SwitchboardRetry, outage diagnostics and status notification'
+    .. ' (outage surfacing: set SWITCHBOARD_E2E_OUTAGE=1)')
+end
+
+cleanup()
+
+log(('neovim: %d passed, %d failed, %d skipped'):format(passed, failed, skipped))
+os.exit(failed == 0 and passed > 0 and 0 or 1)

@@ -1,6 +1,7 @@
 //! Switchboard: a language server that keeps AI code completions working through
 //! provider outages. See ARCHITECTURE.md for the map.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod document;

@@ -239,6 +239,11 @@ fn a_newer_request_supersedes_a_hanging_one_and_its_connection_is_closed() {
         json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 8}, "context": {"triggerKind": 2}}),
     );
     fake.wait_for_requests(1, Duration::from_secs(10));
+    // The user moved on: a different context, so not coalesced with the first.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "let w = "}]}),
+    );
     let second = client.inline_completion(URI, 0, 8);
     assert_eq!(second["items"][0]["insertText"], "second");
     let first = client.wait_response(first);

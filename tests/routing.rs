@@ -20,9 +20,11 @@ fn provider(name: &str, fake: &FakeProvider) -> Value {
 fn start(a: &FakeProvider, b: &FakeProvider, routing: Value, completion: Value) -> LspClient {
     let env = Box::leak(Box::new(TestEnv::new()));
     let mut client = LspClient::spawn(env);
+    // Every request goes upstream: cached answers are never fresh.
     client.initialize(json!({
         "routing": routing,
         "completion": completion,
+        "cache": {"ttl_secs": 0},
         "provider": [provider("a", a), provider("b", b)],
     }));
     client.open(URI, "rust", "let x = ");
@@ -226,7 +228,7 @@ fn a_major_incident_on_the_status_page_puts_the_second_provider_first() {
     let mut a_config = provider("a", &a);
     a_config["status_page"] = json!(a.url());
     client.initialize(
-        json!({"routing": {"hedge_ms": "off"}, "provider": [a_config, provider("b", &b)]}),
+        json!({"routing": {"hedge_ms": "off"}, "cache": {"ttl_secs": 0}, "provider": [a_config, provider("b", &b)]}),
     );
     let notified = client.wait_notification("switchboard/status", |p| {
         state_of(p, "a")["status_page"]["indicator"] == "major"
@@ -256,7 +258,7 @@ fn an_unreachable_or_malformed_status_page_changes_nothing() {
     a_config["status_page"] = json!(a.url());
     let mut b_config = provider("b", &b);
     b_config["status_page"] = json!("http://127.0.0.1:9");
-    client.initialize(json!({"routing": {"hedge_ms": "off"}, "provider": [a_config, b_config]}));
+    client.initialize(json!({"routing": {"hedge_ms": "off"}, "cache": {"ttl_secs": 0}, "provider": [a_config, b_config]}));
     a.wait_until(
         Duration::from_secs(10),
         || a.requests().iter().any(|r| r.path.contains("summary.json")),
@@ -343,10 +345,11 @@ fn eight_hanging_completions_do_not_freeze_the_server() {
     let mut hanging = Vec::new();
     for i in 0..8 {
         let uri = format!("file:///project/src/f{i}.rs");
-        client.open(&uri, "rust", "let x = ");
+        // Different contexts: eight separate upstream requests, not one coalesced.
+        client.open(&uri, "rust", &format!("let x{i} = "));
         hanging.push(client.send_request(
             "textDocument/completion",
-            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}}),
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 9}}),
         ));
     }
     // All eight are waiting on both providers.

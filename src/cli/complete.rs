@@ -91,6 +91,7 @@ pub async fn run(args: Args) -> ExitCode {
         neighbours: Vec::new(),
     };
     let completion = engine.complete(request).await;
+    engine.flush_cache();
     let latency_ms = completion.latency.as_secs_f64() * 1000.0;
     if args.json {
         println!(

@@ -13,10 +13,11 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use tokio::sync::broadcast;
 
+use crate::cache::{self, Cache, ContextKey, Hit, InFlight, Joined};
 use crate::config::Config;
 use crate::health::{HealthBoard, HealthEvent};
 use crate::providers::{self, shared_client};
-use crate::router::{Budget, Router};
+use crate::router::{Budget, Routed, Router};
 
 pub use context::{CompletionRequest, language_for_path};
 pub use postprocess::clean;
@@ -92,26 +93,64 @@ fn exclude_set(globs: &[String]) -> GlobSet {
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
+/// What one upstream flight produced, shared by every request that waited on it.
+#[derive(Debug)]
+pub struct FlightResult {
+    pub routed: Routed,
+    /// `routed.text` cleaned for the flight's context.
+    pub text: String,
+}
+
 pub struct Engine {
     runtime: RwLock<Arc<Runtime>>,
     /// Health events of every runtime this engine has had: subscribers outlive reloads.
     events: broadcast::Sender<HealthEvent>,
+    /// The cache and the flights outlive config reloads too.
+    cache: Arc<Cache>,
+    inflight: InFlight<FlightResult>,
 }
 
 impl Engine {
     pub fn new(config: Config) -> Self {
         let events = broadcast::channel(256).0;
+        let cache = Arc::new(Cache::new(&config.cache));
         Engine {
             runtime: RwLock::new(Arc::new(Runtime::new(config, events.clone()))),
             events,
+            cache,
+            inflight: InFlight::new(),
         }
     }
 
     /// Replaces the config (and with it the health board); requests already running
     /// keep the runtime they started with.
     pub fn reload(&self, config: Config) {
+        self.cache.reconfigure(&config.cache);
         let runtime = Arc::new(Runtime::new(config, self.events.clone()));
         *self.runtime.write().unwrap_or_else(|e| e.into_inner()) = runtime;
+    }
+
+    pub fn cache_figures(&self) -> cache::Figures {
+        self.cache.figures()
+    }
+
+    /// Writes the cache file now if it changed (blocking: not on the completion path).
+    pub fn flush_cache(&self) {
+        self.cache.flush();
+    }
+
+    /// Writes the cache file in the background whenever it has changed.
+    pub fn start_cache_writer(&self) -> tokio::task::JoinHandle<()> {
+        let cache = self.cache.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_secs(5));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let cache = cache.clone();
+                let _ = tokio::task::spawn_blocking(move || cache.flush()).await;
+            }
+        })
     }
 
     /// Closes nothing and waits for nothing: sends one tiny request to `provider` in
@@ -170,8 +209,12 @@ impl Engine {
         });
     }
 
-    /// Empties the completion cache (none yet: completions are not cached).
-    pub fn clear_cache(&self) {}
+    /// Empties the completion cache, in memory and on disk.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+        let cache = self.cache.clone();
+        tokio::task::spawn_blocking(move || cache.flush());
+    }
 
     /// Every provider state change from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<HealthEvent> {
@@ -185,30 +228,169 @@ impl Engine {
             .clone()
     }
 
-    /// One completion. Never fails: an outage ends in the local engine, and "nothing
-    /// to suggest" is an empty text.
+    /// One completion. Never fails: an outage ends in a stale cache entry or the local
+    /// engine, and "nothing to suggest" is an empty text.
     pub async fn complete(&self, request: CompletionRequest) -> Completion {
         let started = Instant::now();
         let runtime = self.runtime();
         let settings = &runtime.config.completion;
         let provider_request = context::build(&request, settings);
-        let cloud_allowed = !request
+        let deadline = started + settings.deadline();
+        let excluded = request
             .path
             .as_deref()
             .is_some_and(|p| runtime.is_excluded(p));
-        let deadline = started + settings.deadline();
-        let routed = runtime
-            .router
-            .route(&provider_request, deadline, cloud_allowed)
-            .await;
-        let text = clean(&routed.text, &provider_request);
-        Completion {
-            text,
-            provider: routed.provider,
-            model: routed.model,
-            cached: false,
-            stale: false,
-            latency: started.elapsed(),
+        if excluded {
+            // Never sent to a cloud provider, never cached: the local engine only.
+            let routed = runtime
+                .router
+                .route(&provider_request, deadline, false)
+                .await;
+            return finish(
+                clean(&routed.text, &provider_request),
+                &routed,
+                false,
+                false,
+                started,
+            );
         }
+
+        let key = ContextKey::of(&provider_request);
+        match self.cache.lookup(key, &provider_request) {
+            Some(Hit::Exact(entry)) => {
+                return from_cache(entry.text.clone(), &entry, false, started);
+            }
+            Some(Hit::TypedThrough { entry, remainder }) => {
+                return from_cache(remainder, &entry, false, started);
+            }
+            None => {}
+        }
+
+        let joined = self.inflight.join_or_start(
+            key,
+            cache::suffix_hash(&provider_request),
+            &provider_request.prefix,
+            cache::tail(&provider_request.prefix, cache::PREFIX_TAIL_BYTES).to_string(),
+            || {
+                flight(
+                    runtime.clone(),
+                    self.cache.clone(),
+                    key,
+                    provider_request.clone(),
+                    deadline,
+                )
+            },
+        );
+        let (mut flight_wait, typed, shared) = match joined {
+            Joined::Started(f) => (f, None, false),
+            Joined::Same(f) => (f, None, true),
+            Joined::TypedAhead { flight, typed } => (flight, Some(typed), true),
+        };
+        let result = flight_wait.wait().await;
+        drop(flight_wait);
+
+        if let Some(typed) = typed {
+            // Waited on a request the user has since typed ahead of.
+            if let Some(result) = &result
+                && !result.routed.cloud_failed
+                && let Some(rest) = result.text.strip_prefix(typed.as_str())
+                && !rest.is_empty()
+            {
+                return finish(rest.to_string(), &result.routed, true, false, started);
+            }
+            let routed = runtime
+                .router
+                .route(&provider_request, deadline, true)
+                .await;
+            let text = clean(&routed.text, &provider_request);
+            if !routed.cloud_failed {
+                self.cache.insert(
+                    key,
+                    &provider_request,
+                    &text,
+                    &routed.provider,
+                    &routed.model,
+                    true,
+                );
+                return finish(text, &routed, false, false, started);
+            }
+            return self.outage_answer(key, text, &routed, started);
+        }
+        let Some(result) = result else {
+            let routed = runtime
+                .router
+                .route(&provider_request, deadline, true)
+                .await;
+            return finish(
+                clean(&routed.text, &provider_request),
+                &routed,
+                false,
+                false,
+                started,
+            );
+        };
+        if result.routed.cloud_failed {
+            return self.outage_answer(key, result.text.clone(), &result.routed, started);
+        }
+        finish(result.text.clone(), &result.routed, shared, false, started)
+    }
+
+    /// Every cloud provider failed: the freshest cached answer for this context, even
+    /// stale, else what the local engine said.
+    fn outage_answer(
+        &self,
+        key: ContextKey,
+        local_text: String,
+        routed: &Routed,
+        started: Instant,
+    ) -> Completion {
+        if let Some(entry) = self.cache.stale(key) {
+            return from_cache(entry.text.clone(), &entry, true, started);
+        }
+        finish(local_text, routed, false, false, started)
+    }
+}
+
+/// One upstream flight: route, clean, and cache a cloud answer.
+async fn flight(
+    runtime: Arc<Runtime>,
+    cache: Arc<Cache>,
+    key: ContextKey,
+    request: providers::ProviderRequest,
+    deadline: Instant,
+) -> FlightResult {
+    let routed = runtime.router.route(&request, deadline, true).await;
+    let text = clean(&routed.text, &request);
+    if !routed.cloud_failed {
+        cache.insert(key, &request, &text, &routed.provider, &routed.model, true);
+    }
+    FlightResult { routed, text }
+}
+
+fn finish(
+    text: String,
+    routed: &Routed,
+    cached: bool,
+    stale: bool,
+    started: Instant,
+) -> Completion {
+    Completion {
+        text,
+        provider: routed.provider.clone(),
+        model: routed.model.clone(),
+        cached,
+        stale,
+        latency: started.elapsed(),
+    }
+}
+
+fn from_cache(text: String, entry: &cache::Entry, stale: bool, started: Instant) -> Completion {
+    Completion {
+        text,
+        provider: entry.provider.clone(),
+        model: entry.model.clone(),
+        cached: true,
+        stale,
+        latency: started.elapsed(),
     }
 }

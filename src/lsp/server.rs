@@ -70,7 +70,7 @@ impl Backend {
 
     /// The `switchboard/status` object for the current runtime.
     pub(super) fn status_value(&self) -> serde_json::Value {
-        status::status(&self.engine.runtime(), status::CacheFigures::default())
+        status::status(&self.engine.runtime(), self.engine.cache_figures())
     }
 
     /// Restarts status-page polling for the current config.
@@ -293,6 +293,7 @@ impl LanguageServer for Backend {
         );
         self.report_problems(problems).await;
         self.restart_pollers();
+        self.engine.start_cache_writer();
         // Every health change becomes a `switchboard/status` notification, sent from
         // its own task so a slow client never holds up a completion.
         let mut events = self.engine.subscribe();
@@ -303,7 +304,7 @@ impl LanguageServer for Backend {
             while let Ok(_) | Err(RecvError::Lagged(_)) = events.recv().await {
                 // Coalesce a burst of changes into one notification.
                 while events.try_recv().is_ok() {}
-                let value = status::status(&engine.runtime(), status::CacheFigures::default());
+                let value = status::status(&engine.runtime(), engine.cache_figures());
                 client.send_notification::<StatusNotification>(value).await;
             }
         });
@@ -316,6 +317,8 @@ impl LanguageServer for Backend {
     }
 
     async fn shutdown(&self) -> Result<()> {
+        let engine = self.engine.clone();
+        let _ = tokio::task::spawn_blocking(move || engine.flush_cache()).await;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use tower_lsp_server::ls_types::notification::Notification;
 
+use crate::cache::Figures;
 use crate::engine::Runtime;
 
 pub enum StatusNotification {}
@@ -14,15 +15,7 @@ impl Notification for StatusNotification {
     const METHOD: &'static str = "switchboard/status";
 }
 
-/// Cache figures, zero until there is a cache.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CacheFigures {
-    pub entries: u64,
-    pub hits: u64,
-    pub misses: u64,
-}
-
-pub fn status(runtime: &Runtime, cache: CacheFigures) -> Value {
+pub fn status(runtime: &Runtime, cache: Figures) -> Value {
     let health = runtime.board().snapshot();
     let providers: Vec<Value> = runtime
         .config

@@ -1,0 +1,473 @@
+//! The completion cache: exact hits, typing through a suggestion, stale answers for
+//! outages, and persistence.
+//!
+//! - **Exact**: an LRU (`lru` crate) keyed by a hash of the context (language, prefix
+//!   and suffix windows, settings — not the provider), bounded by entries and bytes,
+//!   fresh for `ttl_secs`.
+//! - **Typing through**: when the prefix is an earlier prefix plus text the user typed,
+//!   the suffix is unchanged, and that earlier suggestion starts with the typed text,
+//!   the rest of the suggestion is served without asking anyone. Backspacing back to
+//!   the earlier prefix is an exact hit again.
+//! - **Stale**: when every cloud provider fails, an entry past its freshness still serves.
+//! - **Persistence** (`store.rs`): written in the background, never on the completion path.
+//!
+//! Architecture invariant: the cache is a small interface (`lookup`, `stale`, `insert`,
+//! `clear`) over plain types, so a shared second tier (team mode) can sit behind it.
+
+mod inflight;
+mod key;
+mod store;
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lru::LruCache;
+
+pub use inflight::{Flight, InFlight, Joined};
+pub use key::{ContextKey, suffix_hash, tail};
+
+use crate::config::CacheSettings;
+use crate::providers::ProviderRequest;
+
+/// How much of a prefix is kept to recognise typing through.
+pub const PREFIX_TAIL_BYTES: usize = 256;
+/// Answers longer than this are not cached.
+pub const MAX_ENTRY_BYTES: usize = 16 << 10;
+/// The cache's memory bound, whatever `capacity` says.
+pub const MAX_TOTAL_BYTES: usize = 32 << 20;
+/// Fixed overhead counted per entry.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// One cached answer and its provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub text: String,
+    pub provider: String,
+    pub model: String,
+    /// Unix seconds.
+    pub created: u64,
+    pub suffix_hash: u64,
+    /// The end of the prefix the answer was for.
+    pub prefix_tail: String,
+    /// Written to disk (never for excluded files).
+    pub persist: bool,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.text.len()
+            + self.prefix_tail.len()
+            + self.provider.len()
+            + self.model.len()
+            + ENTRY_OVERHEAD
+    }
+}
+
+/// A cache answer for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hit {
+    /// The same context, fresh.
+    Exact(Entry),
+    /// The user typed the start of `entry`'s text: `remainder` is the rest.
+    TypedThrough { entry: Entry, remainder: String },
+}
+
+/// Cache figures for status displays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub entries: u64,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+struct Memory {
+    lru: LruCache<ContextKey, Entry>,
+    bytes: usize,
+    ttl: Duration,
+    path: Option<PathBuf>,
+}
+
+pub struct Cache {
+    memory: Mutex<Memory>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    dirty: AtomicBool,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn capacity(settings: &CacheSettings) -> NonZeroUsize {
+    NonZeroUsize::new(settings.capacity.max(1)).unwrap_or(NonZeroUsize::MIN)
+}
+
+/// The file for `settings.path`: `""` = the default location, `"off"` = none.
+pub fn resolve_path(settings: &CacheSettings) -> Option<PathBuf> {
+    match settings.path.trim() {
+        "off" => None,
+        "" => store::default_path(),
+        path => Some(PathBuf::from(path)),
+    }
+}
+
+impl Cache {
+    /// A cache configured by `settings`, filled from its file if it has one.
+    pub fn new(settings: &CacheSettings) -> Self {
+        let path = resolve_path(settings);
+        let cache = Cache {
+            memory: Mutex::new(Memory {
+                lru: LruCache::new(capacity(settings)),
+                bytes: 0,
+                ttl: Duration::from_secs(settings.ttl_secs),
+                path: path.clone(),
+            }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            dirty: AtomicBool::new(false),
+        };
+        if let Some(path) = path {
+            let entries = store::load(&path);
+            let mut memory = cache.lock();
+            for (key, entry) in entries {
+                memory.put(key, entry);
+            }
+        }
+        cache
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Memory> {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies new settings (capacity, freshness, file) without losing entries that fit.
+    pub fn reconfigure(&self, settings: &CacheSettings) {
+        let mut memory = self.lock();
+        memory.lru.resize(capacity(settings));
+        memory.recount();
+        memory.ttl = Duration::from_secs(settings.ttl_secs);
+        let path = resolve_path(settings);
+        if path != memory.path {
+            // A new file: take in what it holds, and write there from now on.
+            if let Some(path) = &path {
+                for (key, entry) in store::load(path) {
+                    if memory.lru.peek(&key).is_none() {
+                        memory.put(key, entry);
+                    }
+                }
+            }
+            memory.path = path;
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// A fresh exact entry, else the rest of a suggestion the user has typed into.
+    pub fn lookup(&self, key: ContextKey, request: &ProviderRequest) -> Option<Hit> {
+        let now = now_secs();
+        let mut memory = self.lock();
+        let ttl = memory.ttl.as_secs();
+        let fresh = |e: &Entry| now.saturating_sub(e.created) < ttl;
+        if let Some(entry) = memory.lru.get(&key).filter(|e| fresh(e)).cloned() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(Hit::Exact(entry));
+        }
+        let suffix = suffix_hash(request);
+        let found = memory
+            .lru
+            .iter()
+            .filter(|(_, e)| e.suffix_hash == suffix && fresh(e))
+            .take(64)
+            .find_map(|(k, e)| typed_through(&request.prefix, e).map(|rest| (*k, e.clone(), rest)));
+        if let Some((found_key, entry, remainder)) = found {
+            memory.lru.promote(&found_key);
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(Hit::TypedThrough { entry, remainder });
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// The entry for `key` whatever its age: served when every provider failed.
+    pub fn stale(&self, key: ContextKey) -> Option<Entry> {
+        self.lock().lru.get(&key).cloned()
+    }
+
+    /// Caches a cloud provider's answer for `request`.
+    pub fn insert(
+        &self,
+        key: ContextKey,
+        request: &ProviderRequest,
+        text: &str,
+        provider: &str,
+        model: &str,
+        persist: bool,
+    ) {
+        if text.len() > MAX_ENTRY_BYTES {
+            return;
+        }
+        let entry = Entry {
+            text: text.to_string(),
+            provider: provider.to_string(),
+            model: model.to_string(),
+            created: now_secs(),
+            suffix_hash: suffix_hash(request),
+            prefix_tail: tail(&request.prefix, PREFIX_TAIL_BYTES).to_string(),
+            persist,
+        };
+        self.lock().put(key, entry);
+        if persist {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn clear(&self) {
+        let mut memory = self.lock();
+        memory.lru.clear();
+        memory.bytes = 0;
+        self.hits.store(0, Ordering::Relaxed);
+        self.misses.store(0, Ordering::Relaxed);
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    pub fn figures(&self) -> Figures {
+        Figures {
+            entries: self.lock().lru.len() as u64,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn path(&self) -> Option<PathBuf> {
+        self.lock().path.clone()
+    }
+
+    /// Writes the cache file if anything changed since the last write. Blocking: call
+    /// it from a blocking thread, never on the completion path.
+    pub fn flush(&self) {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let (path, entries) = {
+            let memory = self.lock();
+            let Some(path) = memory.path.clone() else {
+                return;
+            };
+            // Oldest first, so loading in file order rebuilds the same recency.
+            let mut entries: Vec<(ContextKey, Entry)> =
+                memory.lru.iter().map(|(k, e)| (*k, e.clone())).collect();
+            entries.reverse();
+            (path, entries)
+        };
+        if let Err(err) = store::save(&path, &entries) {
+            tracing::warn!("cache file {}: not written: {err}", path.display());
+        }
+    }
+}
+
+impl Memory {
+    fn put(&mut self, key: ContextKey, entry: Entry) {
+        self.bytes += entry.bytes();
+        if let Some((_, old)) = self.lru.push(key, entry) {
+            self.bytes = self.bytes.saturating_sub(old.bytes());
+        }
+        while self.bytes > MAX_TOTAL_BYTES {
+            match self.lru.pop_lru() {
+                Some((_, old)) => self.bytes = self.bytes.saturating_sub(old.bytes()),
+                None => break,
+            }
+        }
+    }
+
+    fn recount(&mut self) {
+        self.bytes = self.lru.iter().map(|(_, e)| e.bytes()).sum();
+    }
+}
+
+/// When `prefix` is `entry`'s prefix plus the start of its text, the rest of the text.
+pub fn typed_through(prefix: &str, entry: &Entry) -> Option<String> {
+    let text = &entry.text;
+    // Longest typed part first; the typed part is never the whole suggestion.
+    for (typed_len, _) in text.char_indices().rev() {
+        if typed_len == 0 {
+            break;
+        }
+        let typed = &text[..typed_len];
+        if !prefix.ends_with(typed) {
+            continue;
+        }
+        let before = &prefix[..prefix.len() - typed_len];
+        let same_prefix = if entry.prefix_tail.len() < PREFIX_TAIL_BYTES {
+            // The whole earlier prefix was kept: it must match exactly.
+            before == entry.prefix_tail
+        } else {
+            before.ends_with(&entry.prefix_tail)
+        };
+        if same_prefix {
+            return Some(text[typed_len..].to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn request(prefix: &str, suffix: &str) -> ProviderRequest {
+        ProviderRequest {
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            language: "rust".into(),
+            path: None,
+            max_tokens: 64,
+            single_line: false,
+            document: Arc::from(""),
+            cursor: 0,
+            neighbours: Vec::new(),
+        }
+    }
+
+    fn memory_only(capacity: usize) -> Cache {
+        Cache::new(&CacheSettings {
+            capacity,
+            ttl_secs: 3600,
+            path: "off".into(),
+        })
+    }
+
+    #[test]
+    fn exact_hits_ignore_the_provider_and_count() {
+        let cache = memory_only(8);
+        let r = request("fn add(a: i32, b: i32) -> i32 {\n    ", "\n}");
+        let key = ContextKey::of(&r);
+        assert_eq!(cache.lookup(key, &r), None);
+        cache.insert(key, &r, "a + b", "claude", "haiku", true);
+        match cache.lookup(key, &r) {
+            Some(Hit::Exact(entry)) => assert_eq!(
+                (entry.text.as_str(), entry.provider.as_str()),
+                ("a + b", "claude")
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            cache.figures(),
+            Figures {
+                entries: 1,
+                hits: 1,
+                misses: 1
+            }
+        );
+    }
+
+    #[test]
+    fn typing_through_serves_the_rest_and_a_mismatch_misses() {
+        let cache = memory_only(8);
+        let shown = request("fn f() {\n    ", "\n}");
+        cache.insert(
+            ContextKey::of(&shown),
+            &shown,
+            "return a + b",
+            "gpt",
+            "m",
+            true,
+        );
+        let typed = request("fn f() {\n    ret", "\n}");
+        match cache.lookup(ContextKey::of(&typed), &typed) {
+            Some(Hit::TypedThrough { remainder, .. }) => assert_eq!(remainder, "urn a + b"),
+            other => panic!("{other:?}"),
+        }
+        let wrong = request("fn f() {\n    rex", "\n}");
+        assert_eq!(cache.lookup(ContextKey::of(&wrong), &wrong), None);
+        let other_suffix = request("fn f() {\n    ret", "\n}\nfn g() {}");
+        assert_eq!(
+            cache.lookup(ContextKey::of(&other_suffix), &other_suffix),
+            None
+        );
+        let all_typed = request("fn f() {\n    return a + b", "\n}");
+        assert_eq!(cache.lookup(ContextKey::of(&all_typed), &all_typed), None);
+    }
+
+    #[test]
+    fn an_empty_prefix_entry_does_not_match_any_prefix_ending_in_its_text() {
+        let entry = Entry {
+            text: "abc".into(),
+            provider: "p".into(),
+            model: "m".into(),
+            created: now_secs(),
+            suffix_hash: 0,
+            prefix_tail: String::new(),
+            persist: true,
+        };
+        assert_eq!(typed_through("a", &entry).as_deref(), Some("bc"));
+        assert_eq!(typed_through("xyz a", &entry), None);
+    }
+
+    #[test]
+    fn capacity_is_respected_under_many_inserts() {
+        let cache = memory_only(1000);
+        for i in 0..100_000 {
+            let r = request(&format!("let v{i} = "), "");
+            cache.insert(ContextKey::of(&r), &r, "1", "p", "m", false);
+        }
+        assert_eq!(cache.figures().entries, 1000);
+        assert!(cache.lock().bytes <= MAX_TOTAL_BYTES);
+    }
+
+    #[test]
+    fn stale_entries_are_not_fresh_hits_but_serve_outages() {
+        let cache = Cache::new(&CacheSettings {
+            capacity: 8,
+            ttl_secs: 0,
+            path: "off".into(),
+        });
+        let r = request("x = ", "");
+        let key = ContextKey::of(&r);
+        cache.insert(key, &r, "1", "p", "m", true);
+        assert_eq!(cache.lookup(key, &r), None);
+        assert_eq!(cache.stale(key).unwrap().text, "1");
+    }
+
+    #[test]
+    fn entries_survive_a_restart_and_a_corrupt_file_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let settings = CacheSettings {
+            capacity: 8,
+            ttl_secs: 3600,
+            path: path.display().to_string(),
+        };
+        let r = request("x = ", "");
+        {
+            let cache = Cache::new(&settings);
+            cache.insert(ContextKey::of(&r), &r, "42", "p", "m", true);
+            let secret = request("KEY=", "");
+            cache.insert(ContextKey::of(&secret), &secret, "hunter2", "p", "m", false);
+            cache.flush();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("hunter2"),
+            "excluded entries never reach the disk"
+        );
+        let cache = Cache::new(&settings);
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&r), &r),
+            Some(Hit::Exact(_))
+        ));
+
+        std::fs::write(&path, b"\x00\x01garbage{{{").unwrap();
+        assert_eq!(Cache::new(&settings).figures().entries, 0);
+        std::fs::write(
+            &path,
+            "{\"format\":\"switchboard-cache\",\"version\":1}\n{\"key\":\"zz\"}\n{broken",
+        )
+        .unwrap();
+        assert_eq!(Cache::new(&settings).figures().entries, 0);
+    }
+}

@@ -32,6 +32,6 @@ fn main() -> ExitCode {
     });
     // Tokio reads stdin on a blocking thread that only returns when stdin closes;
     // after `exit` the process must end without waiting for it.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    runtime.shutdown_background();
     code
 }

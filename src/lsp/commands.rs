@@ -134,6 +134,7 @@ impl Backend {
                 )));
             }
         }
+        self.surface.refresh();
         Ok(self.status_value())
     }
 }

@@ -1,11 +1,13 @@
 //! The LSP surface over stdio. Architecture invariant: the only module that knows
 //! LSP types and JSON-RPC; everything below speaks plain Rust.
 
+mod actions;
 mod commands;
 mod inline;
 mod reply;
 mod server;
 mod status;
+mod surface;
 mod transport;
 
 pub use server::Backend;

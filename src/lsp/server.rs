@@ -21,8 +21,10 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
+use super::actions;
 use super::inline::{InlineCompletionParams, InlineCompletionResponse};
 use super::status::StatusNotification;
+use super::surface::{self, Surface};
 use super::{commands, reply, status};
 use crate::config::{self, ConfigProblem, ConfigSources};
 use crate::document::{DocumentStore, Edit, Encoding, LineCol, Snapshot};
@@ -48,6 +50,8 @@ pub struct Backend {
     shown_problems: Mutex<Vec<ConfigProblem>>,
     /// Status-page pollers of the current config.
     pollers: Mutex<Vec<JoinHandle<()>>>,
+    /// Status diagnostics and messages.
+    pub(super) surface: Arc<Surface>,
 }
 
 impl Backend {
@@ -65,6 +69,7 @@ impl Backend {
             pending_problems: Mutex::new(Vec::new()),
             shown_problems: Mutex::new(Vec::new()),
             pollers: Mutex::new(Vec::new()),
+            surface: Arc::new(Surface::default()),
         }
     }
 
@@ -110,6 +115,7 @@ impl Backend {
         let chain: Vec<_> = loaded.config.providers.iter().map(|p| p.label()).collect();
         tracing::info!("provider chain: {}", chain.join(" → "));
         self.engine.reload(loaded.config);
+        self.surface.set_problems(loaded.problems.clone());
         loaded.problems
     }
 
@@ -150,6 +156,7 @@ impl Backend {
             tracing::debug!("completion for a document that is not open: {key}");
             return None;
         };
+        self.surface.touch(uri, Some(snapshot.position.line));
         let request = CompletionRequest {
             text: snapshot.text.clone(),
             cursor: snapshot.cursor,
@@ -193,6 +200,10 @@ impl Backend {
             None => InlineCompletionResponse::Items(Vec::new()),
         })
     }
+}
+
+fn is_ours(diagnostic: &Diagnostic) -> bool {
+    diagnostic.source.as_deref() == Some(surface::SOURCE)
 }
 
 fn file_path(uri: &Uri) -> Option<PathBuf> {
@@ -270,6 +281,12 @@ impl LanguageServer for Backend {
                     ..Default::default()
                 }),
                 inline_completion_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..Default::default()
+                    },
+                )),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: commands::ALL.iter().map(|c| c.to_string()).collect(),
                     ..Default::default()
@@ -294,6 +311,11 @@ impl LanguageServer for Backend {
         self.report_problems(problems).await;
         self.restart_pollers();
         self.engine.start_cache_writer();
+        tokio::spawn(
+            self.surface
+                .clone()
+                .run(self.client.clone(), self.engine.clone()),
+        );
         // Every health change becomes a `switchboard/status` notification, sent from
         // its own task so a slow client never holds up a completion.
         let mut events = self.engine.subscribe();
@@ -308,6 +330,27 @@ impl LanguageServer for Backend {
                 client.send_notification::<StatusNotification>(value).await;
             }
         });
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let ours: Vec<Diagnostic> = if params.context.diagnostics.iter().any(is_ours) {
+            params
+                .context
+                .diagnostics
+                .into_iter()
+                .filter(is_ours)
+                .collect()
+        } else {
+            // Some clients send no diagnostics: offer ours on the requested lines.
+            let lines = params.range.start.line..=params.range.end.line;
+            self.surface
+                .published()
+                .into_iter()
+                .filter(|d| lines.contains(&d.range.start.line))
+                .collect()
+        };
+        let runtime = self.engine.runtime();
+        Ok(Some(actions::for_diagnostics(&runtime, &ours)))
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
@@ -326,6 +369,7 @@ impl LanguageServer for Backend {
         let doc = params.text_document;
         self.documents
             .open(doc.uri.as_str(), &doc.text, doc.version, &doc.language_id);
+        self.surface.touch(&doc.uri, None);
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -345,6 +389,8 @@ impl LanguageServer for Backend {
                 "didChange for a document that is not open: {}",
                 uri.as_str()
             );
+        } else {
+            self.surface.touch(&uri, None);
         }
     }
 
@@ -352,6 +398,7 @@ impl LanguageServer for Backend {
         let key = params.text_document.uri.as_str();
         self.documents.close(key);
         self.generations.remove(key);
+        self.surface.closed(&params.text_document.uri);
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

@@ -201,11 +201,17 @@ pub fn guarded_stdio() -> (
                 break;
             }
         }
+        // The library is done (after `exit`): an empty frame tells the writer to stop,
+        // though the stdin reader may still hold its sender.
+        let _ = out_tx.send(Vec::new());
     });
 
     let writer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();
         while let Some(bytes) = out_rx.recv().await {
+            if bytes.is_empty() {
+                break;
+            }
             if write_all_flush(&mut stdout, &bytes).await.is_err() {
                 break;
             }

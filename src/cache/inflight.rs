@@ -93,6 +93,9 @@ impl<T: Send + Sync + 'static> InFlight<T> {
         F: Future<Output = T> + Send + 'static,
     {
         let mut slots = lock(&self.slots);
+        // A flight that has finished but not yet left the table is not joined: its
+        // answer is in the cache if it was good, and stale if it was not.
+        slots.retain(|_, slot| slot.result.borrow().is_none());
         if let Some(slot) = slots.get(&key) {
             return Joined::Same(self.wait_on(key, slot));
         }

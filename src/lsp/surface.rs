@@ -127,6 +127,10 @@ impl Surface {
             if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
                 return;
             }
+            // Nothing shown yet and nothing to show: say nothing.
+            if state.published.is_none() && diagnostics.is_empty() {
+                return;
+            }
             let stale_target = state
                 .published
                 .as_ref()

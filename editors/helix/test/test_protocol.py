@@ -482,7 +482,7 @@ class HelixWithConfig(unittest.TestCase):
         self.editor.type(uri, 1, "r")
         self.editor.complete(uri, 1)
         lsp.wait_notification(
-            lambda m: lsp.notifications.index(m) >= seen
+            lambda m: any(x is m for x in lsp.notifications[seen:])
             and m["method"] == "textDocument/publishDiagnostics"
             and m["params"]["uri"] == uri
             and not any(d.get("source") == "switchboard" for d in m["params"]["diagnostics"]),

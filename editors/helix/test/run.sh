@@ -5,8 +5,8 @@
 #   editors/helix/test/run.sh
 #
 # Env: SWITCHBOARD_LS_PATH (default target/debug/switchboard-ls), SWITCHBOARD_FAKE_PROVIDER
-# (default target/debug/examples/fake_provider), SWITCHBOARD_E2E_OUTAGE=1 to also test outage
-# diagnostics, CI=true to install what is missing (apt, as root) and to fail instead of skipping.
+# (default target/debug/examples/fake_provider), SWITCHBOARD_E2E_OUTAGE=0 to skip the outage
+# diagnostics checks, CI=true to install what is missing (apt, as root) and to fail instead of skipping.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,7 +63,7 @@ if [ ! -x "$ls_path" ] || [ ! -x "$fake_path" ]; then
 fi
 
 # --- run -----------------------------------------------------------------------------------------
-echo "helix: server $ls_path, fake provider $fake_path, outage checks ${SWITCHBOARD_E2E_OUTAGE:-0}" >&2
+echo "helix: server $ls_path, fake provider $fake_path, outage checks ${SWITCHBOARD_E2E_OUTAGE:-1}" >&2
 export SWITCHBOARD_LS_PATH="$ls_path" SWITCHBOARD_FAKE_PROVIDER="$fake_path"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT

@@ -21,7 +21,7 @@ LS = os.environ.get("SWITCHBOARD_LS_PATH", "")
 FAKE = os.environ.get("SWITCHBOARD_FAKE_PROVIDER", "")
 # Outage surfacing (diagnostics, switchboard/status, commands, code actions) is a later server
 # step than completion; its checks run with SWITCHBOARD_E2E_OUTAGE=1.
-OUTAGE = os.environ.get("SWITCHBOARD_E2E_OUTAGE") == "1"
+OUTAGE = os.environ.get("SWITCHBOARD_E2E_OUTAGE", "1") == "1"
 OUTAGE_REASON = "outage surfacing: set SWITCHBOARD_E2E_OUTAGE=1"
 TIMEOUT = float(os.environ.get("SB_TEST_TIMEOUT_S", "10"))
 COMMANDS = {

@@ -15,7 +15,7 @@ local FAKE = assert(env.SWITCHBOARD_FAKE_PROVIDER, 'SWITCHBOARD_FAKE_PROVIDER no
 local NVIM = env.SB_TEST_NVIM or vim.v.progpath
 -- Outage surfacing (diagnostics, switchboard/status, commands) is a later server step than
 -- completion; its checks run with SWITCHBOARD_E2E_OUTAGE=1.
-local OUTAGE = env.SWITCHBOARD_E2E_OUTAGE == '1'
+local OUTAGE = (env.SWITCHBOARD_E2E_OUTAGE or '1') == '1'
 local TIMEOUT = tonumber(env.SB_TEST_TIMEOUT_MS or '') or 10000
 
 local passed, failed, skipped = 0, 0, 0

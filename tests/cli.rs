@@ -129,3 +129,37 @@ fn status_exits_non_zero_without_a_usable_cloud_provider() {
     assert_eq!(json["cloud_usable"], true);
     assert!(!stdout(&output).contains("RECOGNISABLE"));
 }
+
+#[test]
+fn status_reads_the_status_page_live_and_probes_on_request() {
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok("x"));
+    fake.set_status_page(serde_json::json!({
+        "status": {"indicator": "minor", "description": "Degraded"},
+        "incidents": [{"name": "Elevated latency", "status": "investigating", "impact": "minor"}]
+    }));
+    let env = TestEnv::new();
+    env.write_user_config(&format!(
+        "[[provider]]\nname = \"fake\"\nkind = \"openai-fim\"\nmodel = \"m\"\nbase_url = \"{0}/v1\"\nstatus_page = \"{0}\"\n",
+        fake.url()
+    ));
+    let output = run(&env, &["status", "--json", "--probe"]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = &json["providers"][0];
+    assert_eq!(row["status_page"]["indicator"], "minor");
+    assert_eq!(row["status_page"]["description"], "Elevated latency");
+    assert_eq!(row["probe"]["ok"], true);
+    assert!(row["probe"]["latency_ms"].is_u64());
+    assert_eq!(fake.completion_requests()[0].body["max_tokens"], 1);
+
+    // A provider whose probe fails with 401 is not usable: exit 1 with the reason.
+    fake.set_default(Reply::status(401));
+    let output = run(&env, &["status", "--probe"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("fake: probe failed: 401"),
+        "{}",
+        stdout(&output)
+    );
+}

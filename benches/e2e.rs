@@ -1,0 +1,842 @@
+//! End-to-end benchmark (issue #8): the release `switchboard-ls` driven over stdio the
+//! way an editor drives it, against the in-process fake provider, each figure printed
+//! next to its DESIGN.md §7 target.
+//!
+//! ```sh
+//! cargo bench --bench e2e                               # the full run (a few minutes)
+//! SWITCHBOARD_BENCH_QUICK=1 cargo bench --bench e2e     # smoke: every scenario, few requests
+//! cargo bench --bench e2e -- failover memory            # only scenarios whose name matches
+//! ```
+//!
+//! It reports and never asserts a timing; it fails only when the server misbehaves
+//! (no answer, a wrong provider). docs/BENCHMARKS.md explains each figure.
+
+#[path = "../tests/support/fake_provider.rs"]
+mod fake_provider;
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use fake_provider::{FakeProvider, Reply};
+use support::lsp::Server;
+use support::stats::{LogNormal, Rng, Samples, fmt, fmt_diff};
+use switchboard_ls::document::{Document, Edit, Encoding, LineCol};
+
+/// What every fake answers: one line of code, non-empty after the engine's cleaning.
+const ANSWER: &str = "let next = compute(total);";
+/// Defaults of DESIGN.md §3, which the direct request mirrors.
+const MAX_PREFIX_CHARS: usize = 8000;
+const MAX_SUFFIX_CHARS: usize = 2000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") && std::env::var_os("SWITCHBOARD_BENCH_QUICK").is_none()
+    {
+        // `cargo test --all-targets` runs bench targets without `--bench`: stay out of
+        // the test suite's way (CI runs the smoke mode explicitly).
+        println!("e2e: skipped (run `cargo bench --bench e2e`)");
+        return;
+    }
+    let run = Run {
+        quick: std::env::var("SWITCHBOARD_BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty()),
+        filters: args.into_iter().filter(|a| !a.starts_with('-')).collect(),
+    };
+    let started = Instant::now();
+    println!(
+        "switchboard-ls e2e benchmark ({} mode), binary {}, {} CPUs",
+        if run.quick { "QUICK smoke" } else { "full" },
+        support::lsp::binary().display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    println!("load average at start: {}", load_average());
+    let mut table = Table::default();
+    type Scenario = fn(&Run, &mut Table);
+    let scenarios: [(&str, Scenario); 6] = [
+        ("cache-hit", cache_hit),
+        ("overhead", overhead),
+        ("failover", failover),
+        ("heavy-tail", heavy_tail),
+        ("memory", memory),
+        ("edits", edits),
+    ];
+    for (name, scenario) in scenarios {
+        if run.wants(name) {
+            let at = Instant::now();
+            println!("\n== {name}");
+            scenario(&run, &mut table);
+            println!("   ({:.1} s)", at.elapsed().as_secs_f64());
+        }
+    }
+    println!("\n{}", table.markdown());
+    println!("load average at the end: {}", load_average());
+    println!(
+        "total {:.1} s{}",
+        started.elapsed().as_secs_f64(),
+        if run.quick {
+            " — QUICK mode: too few samples for p99, figures are indicative only"
+        } else {
+            ""
+        }
+    );
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute figures: other work on the machine skews tails.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+struct Run {
+    quick: bool,
+    filters: Vec<String>,
+}
+
+impl Run {
+    fn n(&self, full: usize, quick: usize) -> usize {
+        if self.quick { quick } else { full }
+    }
+
+    fn wants(&self, scenario: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| scenario.contains(f.as_str()))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The results table
+
+struct Row {
+    figure: String,
+    n: usize,
+    cells: [String; 3],
+    target: String,
+    verdict: String,
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<Row>,
+}
+
+impl Table {
+    fn timed(&mut self, figure: &str, s: &Samples, target: &str, verdict: String) {
+        self.push(
+            figure,
+            s.len(),
+            [fmt(s.p50()), fmt(s.p95()), fmt(s.p99())],
+            target,
+            verdict,
+        );
+    }
+
+    fn push(&mut self, figure: &str, n: usize, cells: [String; 3], target: &str, verdict: String) {
+        let row = Row {
+            figure: figure.to_string(),
+            n,
+            cells,
+            target: target.to_string(),
+            verdict,
+        };
+        println!(
+            "   {} — n={} p50 {} p95 {} p99 {} | target {} | {}",
+            row.figure, row.n, row.cells[0], row.cells[1], row.cells[2], row.target, row.verdict
+        );
+        self.rows.push(row);
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| figure | n | p50 | p95 | p99 | DESIGN §7 target | result |\n|---|---:|---:|---:|---:|---|---|\n",
+        );
+        for r in &self.rows {
+            out += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                r.figure, r.n, r.cells[0], r.cells[1], r.cells[2], r.target, r.verdict
+            );
+        }
+        out
+    }
+}
+
+fn verdict(met: bool, detail: String) -> String {
+    format!("{} {detail}", if met { "met:" } else { "MISSED:" })
+}
+
+// ---------------------------------------------------------------------------
+// Documents, config and the direct request
+
+/// A generated Rust-like document whose lines are all different, so a completion at
+/// the end of each line has its own context (a cache miss, once there is a cache).
+struct Doc {
+    uri: String,
+    text: String,
+    /// Byte length of each line, without its newline (ASCII: also its UTF-16 length).
+    lines: Vec<usize>,
+}
+
+impl Doc {
+    fn new(tag: &str, lines: usize) -> Doc {
+        let mut text = format!("fn bench_{tag}(inventory: &Inventory, items: &[Item]) {{\n");
+        let mut lengths = vec![text.len() - 1];
+        for i in 1..lines {
+            let line = format!(
+                "    let {tag}_total_{i} = inventory.count_{}(&items[{i}..], {});",
+                i % 97,
+                i * 7 % 1000
+            );
+            lengths.push(line.len());
+            text += &line;
+            text.push('\n');
+        }
+        Doc {
+            uri: format!("file:///bench/{tag}.rs"),
+            text,
+            lines: lengths,
+        }
+    }
+
+    /// About `bytes` of text.
+    fn of_size(tag: &str, bytes: usize) -> Doc {
+        Doc::new(tag, bytes / 60)
+    }
+
+    fn end_of_line(&self, line: usize) -> (u32, u32) {
+        (line as u32, self.lines[line] as u32)
+    }
+
+    /// The body the `openai-fim` provider sends for a cursor at the end of `line`.
+    fn fim_body(&self, line: usize) -> Value {
+        let cursor: usize = self.lines[..=line].iter().map(|l| l + 1).sum::<usize>() - 1;
+        let (before, after) = self.text.split_at(cursor);
+        let prefix = &before[before.len().saturating_sub(MAX_PREFIX_CHARS)..];
+        let suffix = &after[..after.len().min(MAX_SUFFIX_CHARS)];
+        json!({"model": "bench-model", "max_tokens": 128, "temperature": 0, "stream": false,
+               "prompt": prefix, "suffix": suffix})
+    }
+}
+
+fn fim_provider(name: &str, fake: &FakeProvider) -> Value {
+    json!({"name": name, "kind": "openai-fim", "model": "bench-model",
+           "base_url": format!("{}/v1", fake.url()), "stream": false, "timeout_ms": 2000})
+}
+
+/// `initializationOptions`: `providers` in order, `routing` merged over settings that keep
+/// the run quiet and deterministic (no status-page polling, no retries).
+fn options(providers: Vec<Value>, routing: Value) -> Value {
+    let mut merged = json!({"retries": 0, "hedge_ms": "off", "status_poll_secs": 0});
+    if let (Some(base), Some(extra)) = (merged.as_object_mut(), routing.as_object()) {
+        base.extend(extra.clone());
+    }
+    json!({"provider": providers, "routing": merged, "completion": {"deadline_ms": 2500}})
+}
+
+/// A client for requests straight to a fake: the server's own HTTP client settings.
+struct Direct {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Direct {
+    fn new(fake: &FakeProvider) -> Direct {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Direct {
+            client: runtime.block_on(async { switchboard_ls::providers::shared_client() }),
+            runtime,
+            url: format!("{}/v1/completions", fake.url()),
+        }
+    }
+
+    /// One request with `body`, answer read and parsed, as the provider would.
+    fn time(&self, body: &Value) -> Duration {
+        let started = Instant::now();
+        let text = self.runtime.block_on(async {
+            let response = self.client.post(&self.url).json(body).send().await?;
+            let value: Value = response.json().await?;
+            Ok::<_, reqwest::Error>(value["choices"][0]["text"].as_str().map(str::to_string))
+        });
+        let took = started.elapsed();
+        assert_eq!(text.expect("direct request").as_deref(), Some(ANSWER));
+        took
+    }
+}
+
+fn provider_of(data: &Value) -> &str {
+    data["provider"].as_str().unwrap_or("(no item)")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------
+// 1. Cache hit
+
+fn cache_hit(run: &Run, table: &mut Table) {
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok(ANSWER));
+    let server = Server::start(options(vec![fim_provider("a", &fake)], json!({})));
+    let doc = Doc::new("hit", 300);
+    server.open(&doc.uri, &doc.text);
+    let (line, col) = doc.end_of_line(150);
+    // The first request fills the cache (once there is one).
+    let (data, _) = server.completion(&doc.uri, line, col);
+    assert_eq!(provider_of(&data), "a", "warm-up: {data}");
+    let upstream_before = fake.completion_requests().len();
+    let n = run.n(3000, 100);
+    let mut times = Vec::with_capacity(n);
+    let mut cached = 0;
+    for _ in 0..n {
+        let (data, took) = server.completion(&doc.uri, line, col);
+        cached += usize::from(data["cached"] == json!(true));
+        times.push(took);
+    }
+    let upstream = fake.completion_requests().len() - upstream_before;
+    server.shutdown();
+    let s = Samples::new(times);
+    let target = "p50 ≤ 0.3 ms, p99 ≤ 1 ms";
+    if cached == n {
+        let p50_met = s.p50() <= Duration::from_micros(300);
+        let p99_met = s.p99() <= Duration::from_millis(1);
+        table.timed(
+            "1. cache hit, LSP round trip",
+            &s,
+            target,
+            verdict(
+                p50_met && p99_met,
+                format!(
+                    "p50 {}, p99 {}; all {n} answered `cached: true`",
+                    if p50_met { "met" } else { "missed" },
+                    if p99_met { "met" } else { "missed" }
+                ),
+            ),
+        );
+    } else {
+        table.timed(
+            "1. repeated identical request (NO CACHE: each went upstream to a 0 ms fake)",
+            &s,
+            target,
+            format!(
+                "not a cache hit: {cached}/{n} cached, {upstream} upstream requests — \
+                 measures a miss, see figure 2"
+            ),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Cache miss vs a direct HTTP request to the same fake
+
+fn overhead(run: &Run, table: &mut Table) {
+    for (upstream, n) in [
+        (Duration::ZERO, run.n(2000, 60)),
+        (Duration::from_millis(50), run.n(300, 10)),
+    ] {
+        let fake = FakeProvider::start();
+        fake.set_default(Reply::delayed(ANSWER, upstream));
+        let server = Server::start(options(vec![fim_provider("a", &fake)], json!({})));
+        let direct = Direct::new(&fake);
+        let doc = Doc::new("miss", n + 200);
+        server.open(&doc.uri, &doc.text);
+        // Warm both paths' connections.
+        server.completion(&doc.uri, 0, 5);
+        direct.time(&doc.fim_body(1));
+        let (mut via_lsp, mut straight, mut cached) = (Vec::new(), Vec::new(), 0);
+        for i in 0..n {
+            let line = 100 + i;
+            let body = doc.fim_body(line);
+            let (l, c) = doc.end_of_line(line);
+            // Alternate which goes first, so drift hits both alike.
+            if i % 2 == 0 {
+                straight.push(direct.time(&body));
+            }
+            let (data, took) = server.completion(&doc.uri, l, c);
+            assert_eq!(provider_of(&data), "a", "{data}");
+            cached += usize::from(data["cached"] == json!(true));
+            via_lsp.push(took);
+            if i % 2 == 1 {
+                straight.push(direct.time(&body));
+            }
+        }
+        server.shutdown();
+        let (lsp, http) = (Samples::new(via_lsp), Samples::new(straight));
+        let label = format!("{} ms upstream", upstream.as_millis());
+        table.timed(
+            &format!("2. direct HTTP to the fake, {label}"),
+            &http,
+            "—",
+            "baseline".into(),
+        );
+        let added = lsp.p50().saturating_sub(http.p50());
+        table.timed(
+            &format!("2. cache miss, LSP round trip, {label}"),
+            &lsp,
+            "overhead p50 ≤ 0.5 ms",
+            verdict(
+                added <= Duration::from_micros(500),
+                format!(
+                    "overhead p50 {} p99 {}, ratio p50 {:.2}×{}",
+                    fmt_diff(lsp.p50(), http.p50()),
+                    fmt_diff(lsp.p99(), http.p99()),
+                    ms(lsp.p50()) / ms(http.p50()),
+                    if cached > 0 {
+                        format!(" ({cached} unexpectedly cached)")
+                    } else {
+                        String::new()
+                    }
+                ),
+            ),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Failover
+
+fn failover(run: &Run, table: &mut Table) {
+    let n = run.n(1000, 40);
+    let doc = Doc::new("failover", n + 50);
+
+    // 3a: the first provider answers 529 at once, every time. Its breaker is set out
+    // of reach so each request fails over (the breaker has its own figure, 3c).
+    {
+        let (first, second) = (FakeProvider::start(), FakeProvider::start());
+        first.set_default(Reply::status(529));
+        second.set_default(Reply::ok(ANSWER));
+        let server = Server::start(options(
+            vec![fim_provider("a", &first), fim_provider("b", &second)],
+            json!({"breaker_failures": 1_000_000}),
+        ));
+        let direct = Direct::new(&second);
+        server.open(&doc.uri, &doc.text);
+        server.completion(&doc.uri, 0, 5);
+        direct.time(&doc.fim_body(1));
+        let (mut failed_over, mut straight) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let (l, c) = doc.end_of_line(i + 10);
+            let (data, took) = server.completion(&doc.uri, l, c);
+            assert_eq!(provider_of(&data), "b", "{data}");
+            failed_over.push(took);
+            straight.push(direct.time(&doc.fim_body(i + 10)));
+        }
+        server.shutdown();
+        let (s, b) = (Samples::new(failed_over), Samples::new(straight));
+        table.timed(
+            "3. direct HTTP to the second provider (0 ms)",
+            &b,
+            "—",
+            "baseline".into(),
+        );
+        table.timed(
+            "3a. failover, first answers 529 at once",
+            &s,
+            "≤ second's latency + 2 ms",
+            verdict(
+                s.p50() <= b.p50() + Duration::from_millis(2),
+                format!(
+                    "p50 {} p99 {} over the direct call",
+                    fmt_diff(s.p50(), b.p50()),
+                    fmt_diff(s.p99(), b.p99())
+                ),
+            ),
+        );
+    }
+
+    // 3b: the first provider hangs; hedge_ms = 50 starts the second. Hedges are paid
+    // from a budget (0.2 token per request, reserve 10), so four quick answers from the
+    // first provider between hangs keep it funded, as they would for a provider that
+    // hangs now and then; only the hung requests are measured.
+    {
+        let hedge = Duration::from_millis(50);
+        let (first, second) = (FakeProvider::start(), FakeProvider::start());
+        first.set_default(Reply::ok(ANSWER));
+        second.set_default(Reply::ok(ANSWER));
+        let server = Server::start(options(
+            vec![fim_provider("a", &first), fim_provider("b", &second)],
+            json!({"hedge_ms": hedge.as_millis() as u64}),
+        ));
+        server.open(&doc.uri, &doc.text);
+        let n = run.n(200, 10);
+        let mut hung = Vec::new();
+        let mut line = 10;
+        for _ in 0..n {
+            for _ in 0..4 {
+                let (l, c) = doc.end_of_line(line % (doc.lines.len() - 1) + 1);
+                line += 1;
+                let (data, _) = server.completion(&doc.uri, l, c);
+                assert_eq!(provider_of(&data), "a", "{data}");
+            }
+            first.push(Reply::Hang);
+            let (l, c) = doc.end_of_line(line % (doc.lines.len() - 1) + 1);
+            line += 1;
+            let (data, took) = server.completion(&doc.uri, l, c);
+            assert_eq!(provider_of(&data), "b", "hedge did not serve: {data}");
+            hung.push(took);
+        }
+        server.shutdown();
+        let s = Samples::new(hung);
+        let bound = hedge + Duration::from_millis(5);
+        table.timed(
+            "3b. failover, first hangs, hedge_ms = 50, second 0 ms",
+            &s,
+            "≤ hedge + second's latency + 5 ms",
+            verdict(
+                s.p50() <= bound,
+                format!(
+                    "p50 {} over the 50 ms hedge delay",
+                    fmt_diff(s.p50(), hedge)
+                ),
+            ),
+        );
+    }
+
+    // 3c: the first provider's breaker is open (three 529s; a long cooldown keeps it
+    // open through the run): it is skipped without a request.
+    {
+        let (first, second) = (FakeProvider::start(), FakeProvider::start());
+        first.set_default(Reply::status(529));
+        second.set_default(Reply::ok(ANSWER));
+        let server = Server::start(options(
+            vec![fim_provider("a", &first), fim_provider("b", &second)],
+            json!({"breaker_failures": 3, "breaker_cooldown_ms": 300_000}),
+        ));
+        let direct = Direct::new(&second);
+        server.open(&doc.uri, &doc.text);
+        for i in 0..3 {
+            server.completion(&doc.uri, i, 5);
+        }
+        let tripped = first.completion_requests().len();
+        direct.time(&doc.fim_body(1));
+        let (mut skipped, mut straight) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let (l, c) = doc.end_of_line(i + 10);
+            let (data, took) = server.completion(&doc.uri, l, c);
+            assert_eq!(provider_of(&data), "b", "{data}");
+            skipped.push(took);
+            straight.push(direct.time(&doc.fim_body(i + 10)));
+        }
+        let leaked = first.completion_requests().len() - tripped;
+        server.shutdown();
+        let (s, b) = (Samples::new(skipped), Samples::new(straight));
+        table.timed(
+            "3c. failover, first's breaker open",
+            &s,
+            "≤ second's latency + 1 ms",
+            verdict(
+                s.p50() <= b.p50() + Duration::from_millis(1),
+                format!(
+                    "p50 {} p99 {} over the direct call; {leaked} requests reached the open provider",
+                    fmt_diff(s.p50(), b.p50()),
+                    fmt_diff(s.p99(), b.p99())
+                ),
+            ),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 4. A heavy-tailed provider, hedging off vs on
+
+/// Time is scaled down by this factor: median 300 ms → 30 ms, p99 3 s → 300 ms.
+const TIME_SCALE: u32 = 10;
+
+fn heavy_tail(run: &Run, table: &mut Table) {
+    let latency = LogNormal {
+        median: Duration::from_millis(300) / TIME_SCALE,
+        p99: Duration::from_millis(3000) / TIME_SCALE,
+    };
+    let p95 = latency.quantile(0.95);
+    let p90 = latency.quantile(0.90);
+    let settings: [(String, Value, Option<Duration>); 4] = [
+        ("off".into(), json!("off"), None),
+        (
+            format!("{} ms (≈ p95)", p95.as_millis()),
+            json!(p95.as_millis() as u64),
+            Some(p95),
+        ),
+        (
+            format!("{} ms (≈ p90)", p90.as_millis()),
+            json!(p90.as_millis() as u64),
+            Some(p90),
+        ),
+        (
+            "auto (clamped to ≥ 150 ms)".into(),
+            json!("auto"),
+            Some(Duration::from_millis(150)),
+        ),
+    ];
+    let threads = 4;
+    let per_thread = run.n(300, 8);
+    let mut p99_off = None;
+    for (label, hedge_ms, delay) in settings {
+        let fake = FakeProvider::start();
+        let mut rng = Rng::new(0x5EED);
+        let total = threads * per_thread;
+        for _ in 0..total * 2 + 16 {
+            fake.push(Reply::delayed(ANSWER, latency.draw(&mut rng)));
+        }
+        fake.set_default(Reply::delayed(ANSWER, latency.median));
+        // Two providers on the same fake: the same distribution, independent draws.
+        let server = Arc::new(Server::start(options(
+            vec![fim_provider("h1", &fake), fim_provider("h2", &fake)],
+            json!({"hedge_ms": hedge_ms}),
+        )));
+        let docs: Vec<Doc> = (0..threads)
+            .map(|t| Doc::new(&format!("tail{t}"), per_thread + 20))
+            .collect();
+        for doc in &docs {
+            server.open(&doc.uri, &doc.text);
+        }
+        let times: Vec<Duration> = std::thread::scope(|scope| {
+            let handles: Vec<_> = docs
+                .iter()
+                .map(|doc| {
+                    let server = server.clone();
+                    scope.spawn(move || {
+                        (0..per_thread)
+                            .map(|i| {
+                                let (l, c) = doc.end_of_line(i + 10);
+                                let (data, took) = server.completion(&doc.uri, l, c);
+                                assert!(provider_of(&data).starts_with('h'), "{data}");
+                                took
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let upstream = fake.completion_requests().len();
+        Arc::into_inner(server).expect("threads done").shutdown();
+        let s = Samples::new(times);
+        let extra = (upstream as f64 - total as f64) / total as f64 * 100.0;
+        let model = hedged_model(latency, delay, 200_000);
+        let model_note = format!("model: p99 {} extra {:.1} %", fmt(model.0), model.1 * 100.0);
+        match p99_off {
+            None => {
+                p99_off = Some(s.p99());
+                table.timed(
+                    "4. heavy tail (log-normal 30 ms / p99 300 ms), hedge off",
+                    &s,
+                    "—",
+                    format!("baseline; {extra:.1} % extra upstream; {model_note}"),
+                );
+            }
+            Some(off) => {
+                let cut = ms(off) / ms(s.p99());
+                table.timed(
+                    &format!("4. heavy tail, hedge {label}"),
+                    &s,
+                    "p99 cut ≥ 3× for ≤ 10 % extra",
+                    verdict(
+                        cut >= 3.0 && extra <= 10.0,
+                        format!("p99 cut {cut:.2}× for {extra:.1} % extra upstream; {model_note}"),
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// p99 and extra-request fraction of `min(X1, d + X2)` (one hedge after `delay`) for
+/// independent draws: what any single-hedge router can reach on this distribution.
+fn hedged_model(latency: LogNormal, delay: Option<Duration>, n: usize) -> (Duration, f64) {
+    let mut rng = Rng::new(7);
+    let mut hedged = 0;
+    let times = (0..n)
+        .map(|_| {
+            let first = latency.draw(&mut rng);
+            match delay {
+                Some(d) if first > d => {
+                    hedged += 1;
+                    first.min(d + latency.draw(&mut rng))
+                }
+                _ => first,
+            }
+        })
+        .collect();
+    (Samples::new(times).p99(), hedged as f64 / n as f64)
+}
+
+// ---------------------------------------------------------------------------
+// 5. Memory
+
+fn memory(run: &Run, table: &mut Table) {
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok(ANSWER));
+    let server = Arc::new(Server::start(options(
+        vec![fim_provider("a", &fake)],
+        json!({}),
+    )));
+    let started_kb = server.memory_kb("VmRSS").unwrap_or(0);
+    let docs: Vec<Doc> = (0..200)
+        .map(|d| Doc::of_size(&format!("mem{d}"), 50 * 1024))
+        .collect();
+    for doc in &docs {
+        server.open(&doc.uri, &doc.text);
+    }
+    server.request("switchboard/benchPing", Value::Null);
+    let opened_kb = server.memory_kb("VmRSS").unwrap_or(0);
+    let completions = run.n(10_000, 1000);
+    let threads = 4;
+    let per_doc = completions / docs.len();
+    let began = Instant::now();
+    std::thread::scope(|scope| {
+        for chunk in docs.chunks(docs.len() / threads) {
+            let server = server.clone();
+            scope.spawn(move || {
+                for round in 0..per_doc {
+                    for doc in chunk {
+                        let line = 1 + (round * 13) % (doc.lines.len() - 2);
+                        let (l, c) = doc.end_of_line(line);
+                        let (data, _) = server.completion(&doc.uri, l, c);
+                        assert_eq!(provider_of(&data), "a", "{data}");
+                    }
+                }
+            });
+        }
+    });
+    let took = began.elapsed();
+    let peak_kb = server.memory_kb("VmHWM").unwrap_or(0);
+    let now_kb = server.memory_kb("VmRSS").unwrap_or(0);
+    Arc::into_inner(server).expect("threads done").shutdown();
+    let mb = |kb: u64| format!("{:.1} MB", kb as f64 / 1024.0);
+    table.push(
+        &format!(
+            "5. peak RSS (VmHWM), {} completions, 200 open 50 KB docs",
+            per_doc * docs.len()
+        ),
+        per_doc * docs.len(),
+        [mb(peak_kb), "—".into(), "—".into()],
+        "peak RSS ≤ 30 MB",
+        verdict(
+            peak_kb <= 30 * 1024,
+            format!(
+                "RSS {} at start, {} after opening, {} at the end; {:.0} completions/s over 4 clients",
+                mb(started_kb),
+                mb(opened_kb),
+                mb(now_kb),
+                (per_doc * docs.len()) as f64 / took.as_secs_f64()
+            ),
+        ),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 6. Incremental edits on a 1 MB document
+
+fn edits(run: &Run, table: &mut Table) {
+    let doc = Doc::of_size("big", 1 << 20);
+    let middle = doc.lines.len() / 2;
+    let target = "≤ 50 µs";
+
+    // In process: `Document::apply`, one keystroke each, typed along a middle line.
+    let mut document = Document::new(&doc.text, 1, "rust");
+    let n = run.n(20_000, 2000);
+    let mut applied = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = LineCol {
+            line: (middle + i % 200) as u32,
+            col: 10 + (i / 200 % 30) as u32,
+        };
+        let edit = [Edit {
+            range: Some((at, at)),
+            text: "x".into(),
+        }];
+        let started = Instant::now();
+        document.apply(&edit, i as i32 + 2, Encoding::Utf16);
+        applied.push(started.elapsed());
+    }
+    let s = Samples::new(applied);
+    table.timed(
+        "6. edit on a 1 MB doc, in process (`Document::apply`, 1 char)",
+        &s,
+        target,
+        verdict(
+            s.p99() <= Duration::from_micros(50),
+            "p99 against the target".into(),
+        ),
+    );
+
+    // Over stdio: `didChange` then a cheap request (an unknown method, answered with
+    // an error at once), minus that request alone.
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok(ANSWER));
+    let server = Server::start(options(vec![fim_provider("a", &fake)], json!({})));
+    server.open(&doc.uri, &doc.text);
+    server.request("switchboard/benchPing", Value::Null);
+    let n = run.n(3000, 100);
+    let (mut ping, mut change_ping, mut change_complete) = (Vec::new(), Vec::new(), Vec::new());
+    let mut version = 1;
+    let mut change = |line: usize, col: usize| {
+        version += 1;
+        let at = json!({"line": line, "character": col});
+        json!({"textDocument": {"uri": doc.uri, "version": version},
+               "contentChanges": [{"range": {"start": at, "end": at}, "text": "x"}]})
+    };
+    // Typing goes on its own lines, so the keystrokes above do not move its cursor.
+    let mut typed = vec![0; 100];
+    for i in 0..n {
+        let line = middle + i % 200;
+        ping.push(server.request("switchboard/benchPing", Value::Null).1);
+        let (_, took) = server.request_after(
+            ("textDocument/didChange", change(line, 10)),
+            "switchboard/benchPing",
+            Value::Null,
+        );
+        change_ping.push(took);
+        if i < n / 5 {
+            // Typing at the end of a line, then asking for a completion there: the
+            // snapshot of an edited document is rebuilt whole.
+            let line = middle + 300 + i % 100;
+            let end = doc.lines[line] + typed[i % 100];
+            typed[i % 100] += 1;
+            let (response, took) = server.request_after(
+                ("textDocument/didChange", change(line, end)),
+                "textDocument/completion",
+                json!({"textDocument": {"uri": doc.uri},
+                       "position": {"line": line, "character": end + 1},
+                       "context": {"triggerKind": 1}}),
+            );
+            assert!(response.get("result").is_some(), "{response}");
+            change_complete.push(took);
+        }
+    }
+    server.shutdown();
+    let (ping, change_ping) = (Samples::new(ping), Samples::new(change_ping));
+    table.timed(
+        "6. cheap request alone (baseline)",
+        &ping,
+        "—",
+        "baseline".into(),
+    );
+    let cost = change_ping.p50().saturating_sub(ping.p50());
+    table.timed(
+        "6. didChange (1 char) + cheap request, 1 MB doc, over stdio",
+        &change_ping,
+        target,
+        verdict(
+            cost <= Duration::from_micros(50),
+            format!(
+                "edit seen over LSP: p50 {} p99 {} over the cheap request",
+                fmt_diff(change_ping.p50(), ping.p50()),
+                fmt_diff(change_ping.p99(), ping.p99())
+            ),
+        ),
+    );
+    table.timed(
+        "6. didChange + completion at the edit, 1 MB doc (0 ms upstream)",
+        &Samples::new(change_complete),
+        "—",
+        "typing-through cost; compare figure 2 (0 ms)".into(),
+    );
+}

@@ -9,6 +9,9 @@ echo "== cargo test"
 cargo test --all-targets --locked 2>&1 | tee /tmp/switchboard-cargo-test.log
 cargo build --locked --bin switchboard-ls --example fake_provider
 
+echo "== benchmark smoke run (reports figures, asserts no timings)"
+SWITCHBOARD_BENCH_QUICK=1 cargo bench --locked --bench e2e
+
 status=0
 for runner in editors/*/test/run.sh; do
   [ -f "$runner" ] || continue

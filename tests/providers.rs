@@ -200,7 +200,7 @@ fn request(single_line: bool) -> ProviderRequest {
         single_line,
         document: format!("{PREFIX}{SUFFIX}").into(),
         cursor: PREFIX.len(),
-        neighbours: Vec::new(),
+        neighbours: Default::default(),
     }
 }
 

@@ -38,6 +38,8 @@ pub const PREFIX_TAIL_BYTES: usize = 256;
 pub const MAX_ENTRY_BYTES: usize = 16 << 10;
 /// The cache's memory bound, whatever `capacity` says.
 pub const MAX_TOTAL_BYTES: usize = 32 << 20;
+/// How many recently shown suggestions typing through is checked against.
+const RECENT_SHOWN: usize = 32;
 /// Fixed overhead counted per entry.
 const ENTRY_OVERHEAD: usize = 96;
 
@@ -85,6 +87,9 @@ pub struct Figures {
 
 struct Memory {
     lru: LruCache<ContextKey, Entry>,
+    /// The suggestions shown most recently: the only ones the user can be typing
+    /// through, so a miss never scans the whole cache.
+    recent: std::collections::VecDeque<ContextKey>,
     bytes: usize,
     ttl: Duration,
     path: Option<PathBuf>,
@@ -123,6 +128,7 @@ impl Cache {
         let cache = Cache {
             memory: Mutex::new(Memory {
                 lru: LruCache::new(capacity(settings)),
+                recent: std::collections::VecDeque::with_capacity(RECENT_SHOWN),
                 bytes: 0,
                 ttl: Duration::from_secs(settings.ttl_secs),
                 path: path.clone(),
@@ -173,16 +179,18 @@ impl Cache {
         let ttl = memory.ttl.as_secs();
         let fresh = |e: &Entry| now.saturating_sub(e.created) < ttl;
         if let Some(entry) = memory.lru.get(&key).filter(|e| fresh(e)).cloned() {
+            memory.shown(key);
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Some(Hit::Exact(entry));
         }
         let suffix = suffix_hash(request);
-        let found = memory
-            .lru
-            .iter()
-            .filter(|(_, e)| e.suffix_hash == suffix && fresh(e))
-            .take(64)
-            .find_map(|(k, e)| typed_through(&request.prefix, e).map(|rest| (*k, e.clone(), rest)));
+        let found = memory.recent.iter().find_map(|k| {
+            let entry = memory.lru.peek(k)?;
+            if entry.suffix_hash != suffix || !fresh(entry) {
+                return None;
+            }
+            typed_through(&request.prefix, entry).map(|rest| (*k, entry.clone(), rest))
+        });
         if let Some((found_key, entry, remainder)) = found {
             memory.lru.promote(&found_key);
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -228,6 +236,7 @@ impl Cache {
     pub fn clear(&self) {
         let mut memory = self.lock();
         memory.lru.clear();
+        memory.recent.clear();
         memory.bytes = 0;
         self.hits.store(0, Ordering::Relaxed);
         self.misses.store(0, Ordering::Relaxed);
@@ -270,7 +279,15 @@ impl Cache {
 }
 
 impl Memory {
+    /// `key`'s suggestion was just shown.
+    fn shown(&mut self, key: ContextKey) {
+        self.recent.retain(|k| *k != key);
+        self.recent.push_front(key);
+        self.recent.truncate(RECENT_SHOWN);
+    }
+
     fn put(&mut self, key: ContextKey, entry: Entry) {
+        self.shown(key);
         self.bytes += entry.bytes();
         if let Some((_, old)) = self.lru.push(key, entry) {
             self.bytes = self.bytes.saturating_sub(old.bytes());
@@ -329,7 +346,7 @@ mod tests {
             single_line: false,
             document: Arc::from(""),
             cursor: 0,
-            neighbours: Vec::new(),
+            neighbours: Default::default(),
         }
     }
 

@@ -88,7 +88,7 @@ pub async fn run(args: Args) -> ExitCode {
         text: Arc::from(text),
         language: language_for_path(&file),
         path: Some(path),
-        neighbours: Vec::new(),
+        neighbours: Default::default(),
     };
     let completion = engine.complete(request).await;
     engine.flush_cache();

@@ -47,7 +47,7 @@ async fn probe(config: &ProviderConfig) -> Probe {
         single_line: true,
         document: std::sync::Arc::from(""),
         cursor: 0,
-        neighbours: Vec::new(),
+        neighbours: Default::default(),
     };
     let attempt = Attempt::new(config.timeout, config.timeout);
     let started = Instant::now();

@@ -26,8 +26,6 @@ pub struct Document {
     rope: Rope,
     version: i32,
     language: String,
-    /// The whole text as one string, built on demand and dropped on every edit.
-    flat: Option<Arc<str>>,
 }
 
 impl Document {
@@ -36,7 +34,6 @@ impl Document {
             rope: Rope::from_str(text),
             version,
             language: language.to_string(),
-            flat: None,
         }
     }
 
@@ -71,17 +68,11 @@ impl Document {
             }
         }
         self.version = version;
-        self.flat = None;
     }
 
-    /// The whole text, shared: built once per version.
-    pub fn text(&mut self) -> Arc<str> {
-        if let Some(flat) = &self.flat {
-            return flat.clone();
-        }
-        let flat: Arc<str> = Arc::from(String::from(&self.rope));
-        self.flat = Some(flat.clone());
-        flat
+    /// The whole text as one string (a copy: the rope is the document).
+    pub fn text(&self) -> Arc<str> {
+        Arc::from(String::from(&self.rope))
     }
 
     pub fn len_bytes(&self) -> usize {

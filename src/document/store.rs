@@ -27,6 +27,10 @@ pub struct Snapshot {
 pub struct DocumentStore {
     documents: DashMap<String, Entry>,
     clock: AtomicU64,
+    /// The flat text of the document last completed in, at its version: repeated
+    /// completions on unchanged text (cache hits) do not copy it again, and only one
+    /// such copy is ever kept.
+    last_text: std::sync::Mutex<Option<(String, i32, Arc<str>)>>,
 }
 
 #[derive(Debug)]
@@ -97,13 +101,29 @@ impl DocumentStore {
         let touched = self.tick();
         let mut entry = self.documents.get_mut(uri)?;
         entry.touched = touched;
-        let document = &mut entry.document;
+        let document = &entry.document;
         let char_idx = to_char(document.rope(), position, encoding);
         let cursor = document.rope().char_to_byte(char_idx);
         let position = super::from_char(document.rope(), char_idx, encoding);
+        let version = document.version();
+        let text = {
+            let mut last = self.last_text.lock().unwrap_or_else(|e| e.into_inner());
+            match &*last {
+                Some((last_uri, last_version, text))
+                    if last_uri == uri && *last_version == version =>
+                {
+                    text.clone()
+                }
+                _ => {
+                    let text = document.text();
+                    *last = Some((uri.to_string(), version, text.clone()));
+                    text
+                }
+            }
+        };
         Some(Snapshot {
-            text: document.text(),
-            version: document.version(),
+            text,
+            version,
             language: document.language().to_string(),
             cursor,
             position,
@@ -123,7 +143,7 @@ impl DocumentStore {
         let mut out = Vec::new();
         let mut bytes = 0;
         for (_, uri) in candidates.into_iter().take(limit) {
-            let Some(mut entry) = self.documents.get_mut(&uri) else {
+            let Some(entry) = self.documents.get(&uri) else {
                 continue;
             };
             if bytes + entry.document.len_bytes() > max_bytes {

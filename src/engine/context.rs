@@ -19,7 +19,7 @@ pub struct CompletionRequest {
     pub language: String,
     pub path: Option<PathBuf>,
     /// Other open documents, most recently used first, for the local engine.
-    pub neighbours: Vec<Arc<str>>,
+    pub neighbours: crate::providers::Neighbours,
 }
 
 /// The provider request for `request` under `settings`.
@@ -106,7 +106,7 @@ mod tests {
             cursor,
             language: "rust".into(),
             path: None,
-            neighbours: Vec::new(),
+            neighbours: Default::default(),
         }
     }
 

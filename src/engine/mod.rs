@@ -177,7 +177,7 @@ impl Engine {
                 single_line: true,
                 document: Arc::from(""),
                 cursor: 0,
-                neighbours: Vec::new(),
+                neighbours: Default::default(),
             };
             let timeout = target.config().timeout;
             let attempt = providers::Attempt::new(timeout, timeout);

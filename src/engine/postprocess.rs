@@ -117,7 +117,7 @@ mod tests {
             single_line,
             document: Arc::from(""),
             cursor: 0,
-            neighbours: Vec::new(),
+            neighbours: Default::default(),
         }
     }
 

@@ -29,6 +29,7 @@ use super::{commands, reply, status};
 use crate::config::{self, ConfigProblem, ConfigSources};
 use crate::document::{DocumentStore, Edit, Encoding, LineCol, Snapshot};
 use crate::engine::{Completion, CompletionRequest, Engine};
+use crate::providers::Neighbours;
 use crate::status_page;
 
 /// Open documents whose text the local engine searches, at most.
@@ -37,7 +38,7 @@ const NEIGHBOUR_BYTES: usize = 4 << 20;
 
 pub struct Backend {
     pub(super) client: Client,
-    documents: DocumentStore,
+    documents: Arc<DocumentStore>,
     pub(super) engine: Arc<Engine>,
     encoding: OnceLock<Encoding>,
     sources: Mutex<ConfigSources>,
@@ -60,7 +61,7 @@ impl Backend {
         let loaded = config::load(&sources);
         Backend {
             client,
-            documents: DocumentStore::new(),
+            documents: Arc::new(DocumentStore::new()),
             engine: Arc::new(Engine::new(loaded.config)),
             encoding: OnceLock::new(),
             sources: Mutex::new(sources),
@@ -162,7 +163,11 @@ impl Backend {
             cursor: snapshot.cursor,
             language: snapshot.language.clone(),
             path: file_path(uri),
-            neighbours: self.documents.neighbours(key, NEIGHBOURS, NEIGHBOUR_BYTES),
+            neighbours: {
+                let documents = self.documents.clone();
+                let key = key.to_string();
+                Neighbours::lazy(move || documents.neighbours(&key, NEIGHBOURS, NEIGHBOUR_BYTES))
+            },
         };
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let mut newest = {

@@ -48,7 +48,8 @@ impl Provider for LocalEngine {
         request: &'a ProviderRequest,
         _attempt: &'a Attempt,
     ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        let text = suggest(&request.document, request.cursor, &request.neighbours);
+        let neighbours = request.neighbours.get();
+        let text = suggest(&request.document, request.cursor, &neighbours);
         Box::pin(async move { Ok(text.unwrap_or_default()) })
     }
 }

@@ -47,7 +47,43 @@ pub struct ProviderRequest {
     pub document: Arc<str>,
     pub cursor: usize,
     /// Other open documents, for the local engine.
-    pub neighbours: Vec<Arc<str>>,
+    pub neighbours: Neighbours,
+}
+
+/// Other open documents for the local engine, fetched only if it runs: a cloud
+/// answer or a cache hit never pays for copying them.
+#[derive(Clone, Default)]
+pub struct Neighbours(Option<Arc<dyn Fn() -> Vec<Arc<str>> + Send + Sync>>);
+
+impl Neighbours {
+    pub fn none() -> Self {
+        Neighbours(None)
+    }
+
+    /// Texts produced by `source` when first needed.
+    pub fn lazy(source: impl Fn() -> Vec<Arc<str>> + Send + Sync + 'static) -> Self {
+        Neighbours(Some(Arc::new(source)))
+    }
+
+    pub fn get(&self) -> Vec<Arc<str>> {
+        self.0.as_ref().map(|source| source()).unwrap_or_default()
+    }
+}
+
+impl From<Vec<Arc<str>>> for Neighbours {
+    fn from(texts: Vec<Arc<str>>) -> Self {
+        Neighbours::lazy(move || texts.clone())
+    }
+}
+
+impl std::fmt::Debug for Neighbours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Neighbours(..)"
+        } else {
+            "Neighbours(none)"
+        })
+    }
 }
 
 /// A completion provider.

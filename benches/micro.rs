@@ -62,7 +62,7 @@ fn provider_request(document: &str, cursor: usize) -> ProviderRequest {
         single_line: false,
         document: Arc::from(document),
         cursor,
-        neighbours: Vec::new(),
+        neighbours: Default::default(),
     }
 }
 
@@ -90,7 +90,7 @@ fn engine(c: &mut Criterion) {
                     cursor,
                     language: "rust".into(),
                     path: None,
-                    neighbours: Vec::new(),
+                    neighbours: Default::default(),
                 };
                 runtime.block_on(engine.complete(black_box(request)))
             })

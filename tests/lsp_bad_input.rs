@@ -150,3 +150,53 @@ fn json_that_is_not_json_rpc_gets_invalid_request() {
         .collect();
     assert_eq!(errors.len(), 3, "{errors:?}");
 }
+
+#[test]
+fn a_document_over_the_size_limit_is_refused_clearly() {
+    let mut client = started();
+    let text = "x".repeat(33 << 20);
+    client.open(URI, "plaintext", &text);
+    let message = client.wait_notification("window/showMessage", |p| {
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("over the 32 MB limit"))
+    });
+    assert_eq!(message["type"], 2);
+    assert_eq!(client.completion(URI, 0, 5)["items"], json!([]));
+    assert_alive(&mut client);
+}
+
+#[test]
+fn more_completions_at_once_than_the_limit_are_answered_empty_at_once() {
+    use support::fake_provider::{FakeProvider, Reply};
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::Hang);
+    let env = TestEnv::new();
+    let mut client = LspClient::spawn(&env);
+    let mut options = support::fim_options(&fake);
+    options["completion"] = json!({"deadline_ms": 600000});
+    options["provider"][0]["timeout_ms"] = json!(600000);
+    client.initialize(options);
+    let mut ids = Vec::new();
+    for i in 0..70 {
+        let uri = format!("file:///project/many{i}.rs");
+        client.open(&uri, "rust", &format!("let v{i} = "));
+        ids.push(client.send_request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 9}}),
+        ));
+    }
+    let message = client.wait_notification("window/showMessage", |p| {
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than 64 completion requests at once"))
+    });
+    assert_eq!(message["type"], 2);
+    // The requests over the limit were answered (empty) while 64 still wait upstream.
+    let answered: Vec<Value> = ids[64..]
+        .iter()
+        .map(|id| client.wait_response(*id))
+        .collect();
+    assert!(answered.iter().all(|r| r["result"]["items"] == json!([])));
+    fake.wait_for_requests(64, std::time::Duration::from_secs(10));
+}

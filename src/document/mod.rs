@@ -11,7 +11,7 @@ use std::sync::Arc;
 use ropey::Rope;
 
 pub use position::{Encoding, LineCol, from_char, to_char, width};
-pub use store::{DocumentStore, Snapshot};
+pub use store::{DocumentStore, EditRejected, MAX_DOCUMENT_BYTES, MAX_TOTAL_BYTES, Snapshot};
 
 /// One change from a `didChange`: replace `range` (or the whole text when `None`).
 #[derive(Debug, Clone)]

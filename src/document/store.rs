@@ -5,7 +5,7 @@
 //! snapshots the text it was asked about.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
 
@@ -23,10 +23,17 @@ pub struct Snapshot {
     pub position: LineCol,
 }
 
+/// The largest document kept; bigger ones get no completions (and cost no memory).
+pub const MAX_DOCUMENT_BYTES: usize = 32 << 20;
+/// All open documents together, at most.
+pub const MAX_TOTAL_BYTES: usize = 512 << 20;
+
 #[derive(Debug, Default)]
 pub struct DocumentStore {
     documents: DashMap<String, Entry>,
     clock: AtomicU64,
+    /// Bytes of every open document.
+    total: AtomicUsize,
     /// The flat text of the document last completed in, at its version: repeated
     /// completions on unchanged text (cache hits) do not copy it again, and only one
     /// such copy is ever kept.
@@ -40,10 +47,39 @@ struct Entry {
     touched: u64,
 }
 
-/// Why an edit was not applied.
+/// Why a document was not kept or an edit not applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditRejected {
     NotOpen,
+    /// The document would be bigger than [`MAX_DOCUMENT_BYTES`]; it is closed.
+    TooLarge {
+        bytes: usize,
+    },
+    /// All open documents would be bigger than [`MAX_TOTAL_BYTES`]; it is closed.
+    StoreFull {
+        bytes: usize,
+    },
+}
+
+impl std::fmt::Display for EditRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mb = |b: usize| b as f64 / (1 << 20) as f64;
+        match self {
+            EditRejected::NotOpen => f.write_str("the document is not open"),
+            EditRejected::TooLarge { bytes } => write!(
+                f,
+                "the document is {:.1} MB, over the {} MB limit: no completions for it",
+                mb(*bytes),
+                MAX_DOCUMENT_BYTES >> 20
+            ),
+            EditRejected::StoreFull { bytes } => write!(
+                f,
+                "open documents would take {:.1} MB, over the {} MB limit: no completions for this one",
+                mb(*bytes),
+                MAX_TOTAL_BYTES >> 20
+            ),
+        }
+    }
 }
 
 impl DocumentStore {
@@ -55,7 +91,15 @@ impl DocumentStore {
         self.clock.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub fn open(&self, uri: &str, text: &str, version: i32, language: &str) {
+    pub fn open(
+        &self,
+        uri: &str,
+        text: &str,
+        version: i32,
+        language: &str,
+    ) -> Result<(), EditRejected> {
+        self.close(uri);
+        self.admit(text.len())?;
         let touched = self.tick();
         self.documents.insert(
             uri.to_string(),
@@ -64,8 +108,23 @@ impl DocumentStore {
                 touched,
             },
         );
+        Ok(())
     }
 
+    /// Reserves `bytes` for a document, or says which limit it breaks.
+    fn admit(&self, bytes: usize) -> Result<(), EditRejected> {
+        if bytes > MAX_DOCUMENT_BYTES {
+            return Err(EditRejected::TooLarge { bytes });
+        }
+        let total = self.total.fetch_add(bytes, Ordering::SeqCst) + bytes;
+        if total > MAX_TOTAL_BYTES {
+            self.total.fetch_sub(bytes, Ordering::SeqCst);
+            return Err(EditRejected::StoreFull { bytes: total });
+        }
+        Ok(())
+    }
+
+    /// Applies edits; a document that grows past a limit is closed.
     pub fn change(
         &self,
         uri: &str,
@@ -75,13 +134,24 @@ impl DocumentStore {
     ) -> Result<(), EditRejected> {
         let touched = self.tick();
         let mut entry = self.documents.get_mut(uri).ok_or(EditRejected::NotOpen)?;
+        let before = entry.document.len_bytes();
         entry.document.apply(edits, version, encoding);
         entry.touched = touched;
+        let after = entry.document.len_bytes();
+        drop(entry);
+        self.total.fetch_sub(before, Ordering::SeqCst);
+        if let Err(rejected) = self.admit(after) {
+            self.documents.remove(uri);
+            return Err(rejected);
+        }
         Ok(())
     }
 
     pub fn close(&self, uri: &str) {
-        self.documents.remove(uri);
+        if let Some((_, entry)) = self.documents.remove(uri) {
+            self.total
+                .fetch_sub(entry.document.len_bytes(), Ordering::SeqCst);
+        }
     }
 
     pub fn is_open(&self, uri: &str) -> bool {

@@ -27,7 +27,7 @@ use super::status::StatusNotification;
 use super::surface::{self, Surface};
 use super::{commands, reply, status};
 use crate::config::{self, ConfigProblem, ConfigSources};
-use crate::document::{DocumentStore, Edit, Encoding, LineCol, Snapshot};
+use crate::document::{DocumentStore, Edit, EditRejected, Encoding, LineCol, Snapshot};
 use crate::engine::{Completion, CompletionRequest, Engine};
 use crate::providers::Neighbours;
 use crate::status_page;
@@ -53,7 +53,17 @@ pub struct Backend {
     pollers: Mutex<Vec<JoinHandle<()>>>,
     /// Status diagnostics and messages.
     pub(super) surface: Arc<Surface>,
+    /// Documents already told they are over a size limit.
+    refused: Mutex<std::collections::HashSet<String>>,
+    /// Completions running at once, at most [`MAX_CONCURRENT_COMPLETIONS`].
+    completion_slots: Arc<tokio::sync::Semaphore>,
+    /// When the concurrency limit was last reported.
+    limit_reported: Mutex<Option<std::time::Instant>>,
 }
+
+/// A runaway client cannot make the server hold more completions than this; the extra
+/// ones are answered empty at once.
+pub const MAX_CONCURRENT_COMPLETIONS: usize = 64;
 
 impl Backend {
     pub fn new(client: Client) -> Self {
@@ -71,6 +81,28 @@ impl Backend {
             shown_problems: Mutex::new(Vec::new()),
             pollers: Mutex::new(Vec::new()),
             surface: Arc::new(Surface::default()),
+            refused: Mutex::new(std::collections::HashSet::new()),
+            completion_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_COMPLETIONS)),
+            limit_reported: Mutex::new(None),
+        }
+    }
+
+    /// A document over a size limit: said once per document, clearly.
+    async fn refuse(&self, uri: &Uri, refused: EditRejected) {
+        tracing::warn!("{}: {refused}", uri.as_str());
+        let first = self
+            .refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uri.as_str().to_string());
+        if first {
+            let name = uri.as_str().rsplit('/').next().unwrap_or(uri.as_str());
+            self.client
+                .show_message(
+                    MessageType::WARNING,
+                    format!("Switchboard: {name}: {refused}"),
+                )
+                .await;
         }
     }
 
@@ -153,6 +185,10 @@ impl Backend {
             line: position.line,
             col: position.character,
         };
+        let Ok(_slot) = self.completion_slots.clone().try_acquire_owned() else {
+            self.report_completion_limit().await;
+            return None;
+        };
         let Some(snapshot) = self.documents.snapshot(key, at, encoding) else {
             tracing::debug!("completion for a document that is not open: {key}");
             return None;
@@ -192,6 +228,32 @@ impl Backend {
                 tracing::debug!("completion superseded by a newer request for {key}");
                 None
             }
+        }
+    }
+
+    async fn report_completion_limit(&self) {
+        tracing::warn!(
+            "over {MAX_CONCURRENT_COMPLETIONS} completions at once: answering the extra ones empty"
+        );
+        let now = std::time::Instant::now();
+        let due = {
+            let mut last = self
+                .limit_reported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let due = last.is_none_or(|t| now.duration_since(t) > Duration::from_secs(60));
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if due {
+            self.client
+                .show_message(
+                    MessageType::WARNING,
+                    format!("Switchboard: more than {MAX_CONCURRENT_COMPLETIONS} completion requests at once; the extra ones get no suggestion"),
+                )
+                .await;
         }
     }
 
@@ -372,30 +434,32 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
-        self.documents
-            .open(doc.uri.as_str(), &doc.text, doc.version, &doc.language_id);
-        self.surface.touch(&doc.uri, None);
+        match self
+            .documents
+            .open(doc.uri.as_str(), &doc.text, doc.version, &doc.language_id)
+        {
+            Ok(()) => self.surface.touch(&doc.uri, None),
+            Err(refused) => self.refuse(&doc.uri, refused).await,
+        }
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri;
         let edits: Vec<Edit> = params.content_changes.into_iter().map(to_edit).collect();
-        if self
-            .documents
-            .change(
-                uri.as_str(),
-                &edits,
-                params.text_document.version,
-                self.encoding(),
-            )
-            .is_err()
-        {
-            tracing::warn!(
-                "didChange for a document that is not open: {}",
-                uri.as_str()
-            );
-        } else {
-            self.surface.touch(&uri, None);
+        match self.documents.change(
+            uri.as_str(),
+            &edits,
+            params.text_document.version,
+            self.encoding(),
+        ) {
+            Ok(()) => self.surface.touch(&uri, None),
+            Err(EditRejected::NotOpen) => {
+                tracing::warn!(
+                    "didChange for a document that is not open: {}",
+                    uri.as_str()
+                );
+            }
+            Err(refused) => self.refuse(&uri, refused).await,
         }
     }
 

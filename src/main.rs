@@ -8,8 +8,11 @@ use switchboard_ls::cli::{self, Cli, Command};
 fn main() -> ExitCode {
     switchboard_ls::logging::init();
     let args = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread runs everything: the work per message is microseconds, and keeping
+    // it on one thread saves the cross-thread wake-ups that dominate the proxy's
+    // overhead, and the memory of per-thread allocator arenas. Blocking work (stdin,
+    // cache file writes) has tokio's blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

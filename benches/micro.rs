@@ -264,7 +264,9 @@ fn document(c: &mut Criterion) {
     });
     // What the next completion pays after an edit: the whole text is rebuilt.
     let store = DocumentStore::new();
-    store.open("file:///big.rs", &text, 1, "rust").expect("1 MB is within the limit");
+    store
+        .open("file:///big.rs", &text, 1, "rust")
+        .expect("1 MB is within the limit");
     let mut version = 1;
     group.bench_function("keystroke_then_snapshot_1MB", |b| {
         b.iter(|| {

@@ -51,15 +51,19 @@ async fn probe(config: &ProviderConfig) -> Probe {
     };
     let attempt = Attempt::new(config.timeout, config.timeout);
     let started = Instant::now();
-    let result =
-        match tokio::time::timeout(config.timeout, provider.complete(&request, &attempt)).await {
-            Ok(Ok(_)) => Ok(started.elapsed()),
-            Ok(Err(err)) => Err(err),
-            Err(_) => Err(providers::ProviderError::timeout(
-                "no answer",
-                config.timeout,
-            )),
-        };
+    let result = match tokio::time::timeout(
+        config.timeout,
+        providers::ask(provider.as_ref(), &request, &attempt),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(started.elapsed()),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(providers::ProviderError::timeout(
+            "no answer",
+            config.timeout,
+        )),
+    };
     Probe { result }
 }
 

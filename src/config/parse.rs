@@ -66,6 +66,11 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     }
 
     apply_order(&mut providers, &routing.order, problems);
+    // The offline engine is the last resort wherever it was listed: the router asks it
+    // only when no cloud provider answered, so it is shown last too.
+    let (cloud, local): (Vec<_>, Vec<_>) = providers.into_iter().partition(|p| p.kind.is_cloud());
+    let mut providers = cloud;
+    providers.extend(local);
     routing.disabled.retain(|name| {
         let known = providers.iter().any(|p| &p.name == name);
         if !known {

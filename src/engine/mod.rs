@@ -182,7 +182,9 @@ impl Engine {
             let timeout = target.config().timeout;
             let attempt = providers::Attempt::new(timeout, timeout);
             let name = target.config().name.clone();
-            let result = tokio::time::timeout(timeout, target.complete(&request, &attempt)).await;
+            let result =
+                tokio::time::timeout(timeout, providers::ask(target.as_ref(), &request, &attempt))
+                    .await;
             let observation = match result {
                 Ok(Ok(_)) => {
                     let total = attempt.started.elapsed();

@@ -140,6 +140,14 @@ impl ProviderError {
         err
     }
 
+    /// Removes `key` and anything shaped like an API key from the message: providers
+    /// echo keys back in their errors ("Incorrect API key provided: sk-…"), and the
+    /// message reaches logs, the status notification and the CLI.
+    pub fn redact(mut self, key: Option<&str>) -> Self {
+        self.message = redact_secrets(&self.message, key);
+        self
+    }
+
     pub fn transport(err: &reqwest::Error) -> Self {
         let kind = if err.is_timeout() {
             "timeout"
@@ -169,7 +177,8 @@ impl ProviderError {
         let message = envelope.message.clone().unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
-            if text.is_empty() || text.starts_with('<') {
+            // A JSON envelope without words, an HTML page or nothing: the status says it.
+            if text.is_empty() || text.starts_with('<') || parsed.is_some() {
                 status.canonical_reason().unwrap_or("error").to_string()
             } else {
                 text.chars().take(200).collect()
@@ -267,8 +276,38 @@ impl Envelope {
                     .map(str::to_string);
             }
         }
+        // A blank message says nothing: fall back to the body or the status.
+        out.message = out.message.filter(|m| !m.trim().is_empty());
         out
     }
+}
+
+/// `text` with `key` and API-key-shaped tokens (`sk-…`, `AIza…`) replaced.
+pub fn redact_secrets(text: &str, key: Option<&str>) -> String {
+    let mut out = match key.map(str::trim).filter(|k| k.len() >= 4) {
+        Some(key) => text.replace(key, "[redacted]"),
+        None => text.to_string(),
+    };
+    for prefix in ["sk-", "AIza"] {
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(prefix) {
+            let boundary = at == 0 || !rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric());
+            let token_len = rest[at..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*')))
+                .unwrap_or(rest.len() - at);
+            result.push_str(&rest[..at]);
+            if boundary && token_len >= prefix.len() + 8 {
+                result.push_str("[redacted]");
+            } else {
+                result.push_str(&rest[at..at + token_len]);
+            }
+            rest = &rest[at + token_len..];
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
 }
 
 /// FastAPI-style `detail: [{loc, msg, type}]` → "body.suffix: Extra inputs are not permitted".
@@ -316,10 +355,10 @@ fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
         && ms.is_finite()
         && ms >= 0.0
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return seconds(ms / 1000.0);
     }
     let secs = header("retry-after")?.parse::<f64>().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    seconds(secs)
 }
 
 /// `"7s"`, `"0.5s"`, `"12ms"`, `"1m30s"`.
@@ -351,7 +390,14 @@ fn parse_duration_text(text: &str) -> Option<Duration> {
     if !number.is_empty() || !any || !total.is_finite() {
         return None;
     }
-    Some(Duration::from_secs_f64(total))
+    seconds(total)
+}
+
+/// A retry hint as a duration, capped at a day: a provider (or a proxy) can send any
+/// number, and an absurd one must never panic or overflow.
+fn seconds(value: f64) -> Option<Duration> {
+    const DAY: f64 = 86_400.0;
+    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value.min(DAY)))
 }
 
 /// OpenAI's prose hint: "Please try again in 1.772s." / "in 20ms".
@@ -456,6 +502,44 @@ mod tests {
         ] {
             assert_eq!(classify(status, &[], "").class, class, "{status}");
         }
+    }
+
+    #[test]
+    fn keys_and_key_shaped_tokens_are_redacted() {
+        let err = classify(401, &[], r#"{"error":{"message":"Incorrect API key provided: sk-proj-abcdef1234567890. Also AIzaSyA1234567890abcdef and secret-XYZ-123.","type":"invalid_request_error","code":"invalid_api_key"}}"#)
+            .redact(Some("secret-XYZ-123"));
+        assert_eq!(
+            err.message,
+            "Incorrect API key provided: [redacted]. Also [redacted] and [redacted]."
+        );
+        assert_eq!(
+            redact_secrets("task-runner sk-1 ask-me", None),
+            "task-runner sk-1 ask-me"
+        );
+    }
+
+    #[test]
+    fn absurd_retry_hints_are_capped_not_a_panic() {
+        let err = classify(429, &[("retry-after", "1e20")], "{}");
+        assert_eq!(err.retry_after, Some(Duration::from_secs(86_400)));
+        let err = classify(429, &[("retry-after-ms", "1e30")], "{}");
+        assert_eq!(err.retry_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(
+            parse_duration_text("99999999999999999999s"),
+            Some(Duration::from_secs(86_400))
+        );
+    }
+
+    #[test]
+    fn a_blank_provider_message_falls_back_to_the_status() {
+        assert_eq!(
+            classify(502, &[], r#"{"error":{"message":""}}"#).message,
+            "Bad Gateway"
+        );
+        assert_eq!(
+            classify(500, &[], r#"{"error":"  "}"#).message,
+            "Internal Server Error"
+        );
     }
 
     #[test]

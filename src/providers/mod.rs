@@ -24,7 +24,7 @@ use futures_util::future::BoxFuture;
 
 use crate::config::{ProviderConfig, ProviderKind};
 
-pub use error::{ErrorClass, MAX_BODY_BYTES, ProviderError};
+pub use error::{ErrorClass, MAX_BODY_BYTES, ProviderError, redact_secrets};
 pub use fim::fim_prompt;
 pub use http::{Attempt, FirstByte, StreamedText, shared_client};
 pub use local::LocalEngine;
@@ -106,6 +106,23 @@ pub trait Provider: Send + Sync {
         request: &'a ProviderRequest,
         attempt: &'a Attempt,
     ) -> BoxFuture<'a, Result<String, ProviderError>>;
+}
+
+/// Asks `provider`, with any key it echoes back removed from the error.
+pub async fn ask(
+    provider: &dyn Provider,
+    request: &ProviderRequest,
+    attempt: &Attempt,
+) -> Result<String, ProviderError> {
+    let key = provider
+        .config()
+        .api_key
+        .as_ref()
+        .map(|k| k.expose().to_string());
+    provider
+        .complete(request, attempt)
+        .await
+        .map_err(|err| err.redact(key.as_deref()))
 }
 
 /// The provider for a validated config entry.

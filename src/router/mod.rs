@@ -25,7 +25,7 @@ pub use hedge::delay as hedge_delay;
 
 use crate::config::{ProviderKind, RoutingSettings};
 use crate::health::{Admission, HealthBoard, Observation};
-use crate::providers::{Attempt, Provider, ProviderError, ProviderRequest};
+use crate::providers::{self, Attempt, Provider, ProviderError, ProviderRequest};
 
 /// Where an answer came from.
 #[derive(Debug, Clone)]
@@ -156,7 +156,7 @@ impl Router {
         inflight.push(Box::pin(async move {
             let result = match timeout_at(
                 attempt.deadline.into(),
-                provider.complete(request, &attempt),
+                providers::ask(provider.as_ref(), request, &attempt),
             )
             .await
             {

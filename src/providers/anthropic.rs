@@ -5,12 +5,11 @@
 //! the answer ends at `message_stop` (there is no `[DONE]`); `ping` is ignored and an
 //! `event: error` inside the 200 stream is an error.
 
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body};
+use super::http::{Attempt, KeyHeader, post_json};
 use super::stream::{SseDecoder, Step, read_sse};
-use super::{Provider, ProviderError, ProviderRequest, SseEvent, chat_prompt};
+use super::{Dialect, ProviderError, ProviderRequest, SseEvent, chat_prompt};
 use crate::config::ProviderConfig;
 
 pub const API_VERSION: &str = "2023-06-01";
@@ -35,40 +34,39 @@ impl Anthropic {
             "stream": self.config.stream,
         })
     }
+}
+
+impl Dialect for Anthropic {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
 
     async fn ask(
         &self,
         request: &ProviderRequest,
         attempt: &Attempt,
     ) -> Result<String, ProviderError> {
-        let mut builder = self
-            .client
-            .post(format!("{}/v1/messages", self.config.base_url))
-            .header("anthropic-version", API_VERSION)
-            .json(&self.body(request));
-        if let Some(key) = &self.config.api_key {
-            builder = builder.header("x-api-key", key.expose());
-        }
-        let body = Body::new(http::send(builder, attempt).await?, attempt);
+        let url = format!("{}/v1/messages", self.config.base_url);
+        let key = self
+            .config
+            .api_key
+            .as_ref()
+            .map(|k| (k, KeyHeader::Named("x-api-key")));
+        let headers = [("anthropic-version", API_VERSION)];
+        let body = post_json(
+            &self.client,
+            url,
+            &self.body(request),
+            key,
+            &headers,
+            attempt,
+        )
+        .await?;
         if self.config.stream {
             read_sse(body, request.single_line, AnthropicStream).await
         } else {
             message_text(&body.json().await?)
         }
-    }
-}
-
-impl Provider for Anthropic {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ProviderRequest,
-        attempt: &'a Attempt,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(self.ask(request, attempt))
     }
 }
 

@@ -6,12 +6,11 @@
 //! `data: [DONE]`. It rejects unknown parameters with 422, so only documented ones are
 //! sent.
 
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body};
+use super::http::{Attempt, KeyHeader, post_json};
 use super::stream::{DoneStream, chat_body_text, delta_content, read_sse};
-use super::{Provider, ProviderError, ProviderRequest};
+use super::{Dialect, ProviderError, ProviderRequest};
 use crate::config::ProviderConfig;
 
 pub struct Codestral {
@@ -34,20 +33,21 @@ impl Codestral {
             "stream": self.config.stream,
         })
     }
+}
+
+impl Dialect for Codestral {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
 
     async fn ask(
         &self,
         request: &ProviderRequest,
         attempt: &Attempt,
     ) -> Result<String, ProviderError> {
-        let mut builder = self
-            .client
-            .post(format!("{}/v1/fim/completions", self.config.base_url))
-            .json(&self.body(request));
-        if let Some(key) = &self.config.api_key {
-            builder = builder.bearer_auth(key.expose());
-        }
-        let body = Body::new(http::send(builder, attempt).await?, attempt);
+        let url = format!("{}/v1/fim/completions", self.config.base_url);
+        let key = self.config.api_key.as_ref().map(|k| (k, KeyHeader::Bearer));
+        let body = post_json(&self.client, url, &self.body(request), key, &[], attempt).await?;
         if self.config.stream {
             read_sse(
                 body,
@@ -60,19 +60,5 @@ impl Codestral {
         } else {
             chat_body_text(&body.json().await?)
         }
-    }
-}
-
-impl Provider for Codestral {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ProviderRequest,
-        attempt: &'a Attempt,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(self.ask(request, attempt))
     }
 }

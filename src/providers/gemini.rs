@@ -7,12 +7,11 @@
 //! `{"error": …}` chunk inside the 200 stream. Flash models think by default, which
 //! spends the output budget before any code is written, so thinking is turned off.
 
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body};
+use super::http::{Attempt, KeyHeader, post_json};
 use super::stream::{SseDecoder, Step, read_sse};
-use super::{Provider, ProviderError, ProviderRequest, SseEvent, chat_prompt};
+use super::{Dialect, ProviderError, ProviderRequest, SseEvent, chat_prompt};
 use crate::config::ProviderConfig;
 
 pub struct Gemini {
@@ -54,17 +53,32 @@ impl Gemini {
             )
         }
     }
+}
+
+impl Dialect for Gemini {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
 
     async fn ask(
         &self,
         request: &ProviderRequest,
         attempt: &Attempt,
     ) -> Result<String, ProviderError> {
-        let mut builder = self.client.post(self.url()).json(&self.body(request));
-        if let Some(key) = &self.config.api_key {
-            builder = builder.header("x-goog-api-key", key.expose());
-        }
-        let body = Body::new(http::send(builder, attempt).await?, attempt);
+        let key = self
+            .config
+            .api_key
+            .as_ref()
+            .map(|k| (k, KeyHeader::Named("x-goog-api-key")));
+        let body = post_json(
+            &self.client,
+            self.url(),
+            &self.body(request),
+            key,
+            &[],
+            attempt,
+        )
+        .await?;
         if self.config.stream {
             read_sse(body, request.single_line, GeminiStream::default()).await
         } else {
@@ -77,20 +91,6 @@ impl Gemini {
             }
             Ok(candidate_text(&value))
         }
-    }
-}
-
-impl Provider for Gemini {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ProviderRequest,
-        attempt: &'a Attempt,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(self.ask(request, attempt))
     }
 }
 

@@ -116,6 +116,37 @@ pub async fn send(
     Err(ProviderError::from_http(status, &headers, &body))
 }
 
+/// How a provider's API key travels.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// A header of its own (`x-api-key`, `x-goog-api-key`).
+    Named(&'static str),
+}
+
+/// POSTs `body` as JSON to `url`, with the key (when there is one) and `headers`, and
+/// returns the body of a successful response.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: String,
+    body: &serde_json::Value,
+    key: Option<(&crate::config::Secret, KeyHeader)>,
+    headers: &[(&'static str, &'static str)],
+    attempt: &Attempt,
+) -> Result<Body, ProviderError> {
+    let mut builder = client.post(url).json(body);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder = match key {
+        Some((key, KeyHeader::Bearer)) => builder.bearer_auth(key.expose()),
+        Some((key, KeyHeader::Named(name))) => builder.header(name, key.expose()),
+        None => builder,
+    };
+    Ok(Body::new(send(builder, attempt).await?, attempt))
+}
+
 /// A response body read chunk by chunk, within the attempt's deadline and the size cap.
 pub struct Body {
     response: reqwest::Response,

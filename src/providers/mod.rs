@@ -26,7 +26,7 @@ use crate::config::{ProviderConfig, ProviderKind};
 
 pub use error::{ErrorClass, MAX_BODY_BYTES, ProviderError, redact_secrets};
 pub use fim::fim_prompt;
-pub use http::{Attempt, FirstByte, StreamedText, shared_client};
+pub use http::{Attempt, FirstByte, KeyHeader, StreamedText, post_json, shared_client};
 pub use local::LocalEngine;
 pub use sse::{LineSplitter, SseEvent, SseParser};
 
@@ -106,6 +106,32 @@ pub trait Provider: Send + Sync {
         request: &'a ProviderRequest,
         attempt: &'a Attempt,
     ) -> BoxFuture<'a, Result<String, ProviderError>>;
+}
+
+/// What each provider kind implements: its config and how to ask it. [`Provider`]
+/// (object-safe, boxed futures) follows for every `Dialect`.
+pub trait Dialect: Send + Sync {
+    fn config(&self) -> &ProviderConfig;
+
+    fn ask<'a>(
+        &'a self,
+        request: &'a ProviderRequest,
+        attempt: &'a Attempt,
+    ) -> impl std::future::Future<Output = Result<String, ProviderError>> + Send + 'a;
+}
+
+impl<T: Dialect> Provider for T {
+    fn config(&self) -> &ProviderConfig {
+        Dialect::config(self)
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: &'a ProviderRequest,
+        attempt: &'a Attempt,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(self.ask(request, attempt))
+    }
 }
 
 /// Asks `provider`, with any key it echoes back removed from the error.

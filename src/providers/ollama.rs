@@ -5,12 +5,11 @@
 //! Ollama streams unless told not to: NDJSON lines `{"response": …, "done": false}`
 //! ending with `"done": true`; an `{"error": …}` line is an error inside the stream.
 
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body};
+use super::http::{Attempt, KeyHeader, post_json};
 use super::stream::{LineDecoder, Step, read_lines};
-use super::{ErrorClass, Provider, ProviderError, ProviderRequest, fim_prompt};
+use super::{Dialect, ErrorClass, ProviderError, ProviderRequest, fim_prompt};
 use crate::config::ProviderConfig;
 
 pub struct Ollama {
@@ -44,22 +43,34 @@ impl Ollama {
         body["options"] = options;
         body
     }
+}
+
+/// "model does not support insert": the fix is the user's, so say what it is.
+fn explain_insert(mut err: ProviderError) -> ProviderError {
+    if err.class == ErrorClass::Rejected && err.message.contains("does not support insert") {
+        err.message.push_str(
+            " — set fim_template for this model, or use a model with fill-in-the-middle support",
+        );
+    }
+    err
+}
+
+impl Dialect for Ollama {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
 
     async fn ask(
         &self,
         request: &ProviderRequest,
         attempt: &Attempt,
     ) -> Result<String, ProviderError> {
-        let mut builder = self
-            .client
-            .post(format!("{}/api/generate", self.config.base_url))
-            .json(&self.body(request));
-        if let Some(key) = &self.config.api_key {
-            // A proxy in front of Ollama may want one.
-            builder = builder.bearer_auth(key.expose());
-        }
-        let response = http::send(builder, attempt).await.map_err(explain_insert)?;
-        let body = Body::new(response, attempt);
+        // A proxy in front of Ollama may want a key.
+        let key = self.config.api_key.as_ref().map(|k| (k, KeyHeader::Bearer));
+        let url = format!("{}/api/generate", self.config.base_url);
+        let body = post_json(&self.client, url, &self.body(request), key, &[], attempt)
+            .await
+            .map_err(explain_insert)?;
         if self.config.stream {
             read_lines(body, request.single_line, OllamaStream).await
         } else {
@@ -73,30 +84,6 @@ impl Ollama {
                 .map(str::to_string)
                 .ok_or_else(|| ProviderError::malformed("no response field"))
         }
-    }
-}
-
-/// "model does not support insert": the fix is the user's, so say what it is.
-fn explain_insert(mut err: ProviderError) -> ProviderError {
-    if err.class == ErrorClass::Rejected && err.message.contains("does not support insert") {
-        err.message.push_str(
-            " — set fim_template for this model, or use a model with fill-in-the-middle support",
-        );
-    }
-    err
-}
-
-impl Provider for Ollama {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ProviderRequest,
-        attempt: &'a Attempt,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(self.ask(request, attempt))
     }
 }
 

@@ -4,12 +4,11 @@
 //! that end with `data: [DONE]`. Newer OpenAI models take `max_completion_tokens` and
 //! refuse a `temperature`; OpenAI-compatible servers elsewhere take `max_tokens`.
 
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body};
+use super::http::{Attempt, KeyHeader, post_json};
 use super::stream::{DoneStream, chat_body_text, delta_content, read_sse};
-use super::{Provider, ProviderError, ProviderRequest, chat_prompt};
+use super::{Dialect, ProviderError, ProviderRequest, chat_prompt};
 use crate::config::ProviderConfig;
 
 pub struct OpenAiChat {
@@ -56,20 +55,21 @@ impl OpenAiChat {
         }
         body
     }
+}
+
+impl Dialect for OpenAiChat {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
 
     async fn ask(
         &self,
         request: &ProviderRequest,
         attempt: &Attempt,
     ) -> Result<String, ProviderError> {
-        let mut builder = self
-            .client
-            .post(format!("{}/chat/completions", self.config.base_url))
-            .json(&self.body(request));
-        if let Some(key) = &self.config.api_key {
-            builder = builder.bearer_auth(key.expose());
-        }
-        let body = Body::new(http::send(builder, attempt).await?, attempt);
+        let url = format!("{}/chat/completions", self.config.base_url);
+        let key = self.config.api_key.as_ref().map(|k| (k, KeyHeader::Bearer));
+        let body = post_json(&self.client, url, &self.body(request), key, &[], attempt).await?;
         if self.config.stream {
             read_sse(
                 body,
@@ -82,19 +82,5 @@ impl OpenAiChat {
         } else {
             chat_body_text(&body.json().await?)
         }
-    }
-}
-
-impl Provider for OpenAiChat {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ProviderRequest,
-        attempt: &'a Attempt,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(self.ask(request, attempt))
     }
 }

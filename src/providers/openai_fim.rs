@@ -5,12 +5,11 @@
 //! Answers: `choices[0].text`, as one JSON body or as SSE chunks ending in
 //! `data: [DONE]`; `{"error": …}` data inside a 200 stream is an error.
 
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::http::{self, Attempt, Body};
+use super::http::{Attempt, KeyHeader, post_json};
 use super::stream::{DoneStream, choice_text, read_sse};
-use super::{Provider, ProviderError, ProviderRequest, fim_prompt};
+use super::{Dialect, ProviderError, ProviderRequest, fim_prompt};
 use crate::config::ProviderConfig;
 
 pub struct OpenAiFim {
@@ -43,21 +42,21 @@ impl OpenAiFim {
         }
         body
     }
+}
+
+impl Dialect for OpenAiFim {
+    fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
 
     async fn ask(
         &self,
         request: &ProviderRequest,
         attempt: &Attempt,
     ) -> Result<String, ProviderError> {
-        let mut builder = self
-            .client
-            .post(format!("{}/completions", self.config.base_url))
-            .json(&self.body(request));
-        if let Some(key) = &self.config.api_key {
-            builder = builder.bearer_auth(key.expose());
-        }
-        let response = http::send(builder, attempt).await?;
-        let body = Body::new(response, attempt);
+        let url = format!("{}/completions", self.config.base_url);
+        let key = self.config.api_key.as_ref().map(|k| (k, KeyHeader::Bearer));
+        let body = post_json(&self.client, url, &self.body(request), key, &[], attempt).await?;
         if self.config.stream {
             read_sse(
                 body,
@@ -73,19 +72,5 @@ impl OpenAiFim {
                 .map(str::to_string)
                 .ok_or_else(|| ProviderError::malformed("no choices[0].text"))
         }
-    }
-}
-
-impl Provider for OpenAiFim {
-    fn config(&self) -> &ProviderConfig {
-        &self.config
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a ProviderRequest,
-        attempt: &'a Attempt,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
-        Box::pin(self.ask(request, attempt))
     }
 }

@@ -188,6 +188,13 @@ fn a_hanging_provider_is_hedged_to_the_next_one() {
     assert_eq!(a.completion_requests().len(), 1);
     // The losing attempt is dropped: its connection closes.
     a.wait_for_abandoned(1, Duration::from_secs(10));
+    // A hedged request that loses counts neither way.
+    let a_state = state_of(&status(&mut client), "a");
+    assert_eq!(
+        (a_state["state"].as_str(), a_state["failures"].as_u64()),
+        (Some("healthy"), Some(0)),
+        "{a_state}"
+    );
 }
 
 #[test]

@@ -492,6 +492,21 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_after_is_capped_at_five_minutes() {
+        let board = board(3);
+        let mut limited = http(429, "{}");
+        limited.retry_after = Some(Duration::from_secs(86_400));
+        fail(&board, limited);
+        assert!(board.snapshot()[0].retry_in.unwrap() <= MAX_RATE_LIMIT);
+        let mut hintless = http(429, "{}");
+        hintless.retry_after = None;
+        let board = self::board(3);
+        fail(&board, hintless);
+        let wait = board.snapshot()[0].retry_in.unwrap();
+        assert!(wait <= DEFAULT_RATE_LIMIT && wait > DEFAULT_RATE_LIMIT - Duration::from_secs(1));
+    }
+
+    #[test]
     fn status_page_minor_degrades_and_major_demotes() {
         let board = board(3);
         board.observe(Observation::StatusPage {

@@ -48,38 +48,28 @@ struct Entry {
 }
 
 /// Why a document was not kept or an edit not applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditRejected {
+    #[error("the document is not open")]
     NotOpen,
     /// The document would be bigger than [`MAX_DOCUMENT_BYTES`]; it is closed.
-    TooLarge {
-        bytes: usize,
-    },
+    #[error(
+        "the document is {:.1} MB, over the {} MB limit: no completions for it",
+        megabytes(*bytes),
+        MAX_DOCUMENT_BYTES >> 20
+    )]
+    TooLarge { bytes: usize },
     /// All open documents would be bigger than [`MAX_TOTAL_BYTES`]; it is closed.
-    StoreFull {
-        bytes: usize,
-    },
+    #[error(
+        "open documents would take {:.1} MB, over the {} MB limit: no completions for this one",
+        megabytes(*bytes),
+        MAX_TOTAL_BYTES >> 20
+    )]
+    StoreFull { bytes: usize },
 }
 
-impl std::fmt::Display for EditRejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mb = |b: usize| b as f64 / (1 << 20) as f64;
-        match self {
-            EditRejected::NotOpen => f.write_str("the document is not open"),
-            EditRejected::TooLarge { bytes } => write!(
-                f,
-                "the document is {:.1} MB, over the {} MB limit: no completions for it",
-                mb(*bytes),
-                MAX_DOCUMENT_BYTES >> 20
-            ),
-            EditRejected::StoreFull { bytes } => write!(
-                f,
-                "open documents would take {:.1} MB, over the {} MB limit: no completions for this one",
-                mb(*bytes),
-                MAX_TOTAL_BYTES >> 20
-            ),
-        }
-    }
+fn megabytes(bytes: usize) -> f64 {
+    bytes as f64 / (1 << 20) as f64
 }
 
 impl DocumentStore {

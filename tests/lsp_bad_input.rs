@@ -200,3 +200,33 @@ fn more_completions_at_once_than_the_limit_are_answered_empty_at_once() {
     assert!(answered.iter().all(|r| r["result"]["items"] == json!([])));
     fake.wait_for_requests(64, std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn ids_the_library_cannot_decode_and_duplicate_keys_are_refused_not_fatal() {
+    let mut client = started();
+    for body in [
+        r#"{"jsonrpc":"2.0","id":1.5,"method":"shutdown"}"#,
+        r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"shutdown"}"#,
+        r#"{"jsonrpc":"2.0","id":77,"id":78,"method":"switchboard/none"}"#,
+    ] {
+        client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    }
+    assert_alive(&mut client);
+}
+
+#[test]
+fn a_reopened_document_is_never_completed_with_its_old_text() {
+    let mut client = started();
+    client.open(URI, "plaintext", "ab");
+    client.completion(URI, 0, 2);
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    // Reopened at the same client version with longer, multi-byte text: a cursor from
+    // the new text must never index the old one.
+    client.open(URI, "plaintext", "日本語日本語 日本");
+    let list = client.completion(URI, 0, 9);
+    assert_eq!(list["isIncomplete"], true);
+    assert_alive(&mut client);
+}

@@ -104,6 +104,11 @@ impl<T: Send + Sync + 'static> InFlight<T> {
                 return None;
             }
             let at = prefix.rfind(slot.prefix_tail.as_str())?;
+            // A tail shorter than the cache keeps is the flight's whole prefix: it must
+            // start this one too, or the contexts differ.
+            if slot.prefix_tail.len() < super::PREFIX_TAIL_BYTES && at != 0 {
+                return None;
+            }
             let typed = &prefix[at + slot.prefix_tail.len()..];
             // A few typed characters on the same line, not a different context.
             (!typed.is_empty() && typed.len() <= 64 && !typed.contains('\n'))

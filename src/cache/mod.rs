@@ -97,6 +97,8 @@ struct Memory {
 
 pub struct Cache {
     memory: Mutex<Memory>,
+    /// One file write at a time (the background writer, `clearCache`, shutdown).
+    writing: Mutex<()>,
     hits: AtomicU64,
     misses: AtomicU64,
     dirty: AtomicBool,
@@ -127,12 +129,18 @@ impl Cache {
         let path = resolve_path(settings);
         let cache = Cache {
             memory: Mutex::new(Memory {
-                lru: LruCache::new(capacity(settings)),
+                // Not `LruCache::new`: that reserves room for `capacity` entries up front.
+                lru: {
+                    let mut lru = LruCache::unbounded();
+                    lru.resize(capacity(settings));
+                    lru
+                },
                 recent: std::collections::VecDeque::with_capacity(RECENT_SHOWN),
                 bytes: 0,
                 ttl: Duration::from_secs(settings.ttl_secs),
                 path: path.clone(),
             }),
+            writing: Mutex::new(()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             dirty: AtomicBool::new(false),
@@ -258,6 +266,7 @@ impl Cache {
     /// Writes the cache file if anything changed since the last write. Blocking: call
     /// it from a blocking thread, never on the completion path.
     pub fn flush(&self) {
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         if !self.dirty.swap(false, Ordering::Relaxed) {
             return;
         }

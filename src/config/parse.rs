@@ -104,10 +104,10 @@ fn names(providers: &[ProviderConfig]) -> String {
 fn parse_completion(mut s: Section<'_>) -> CompletionSettings {
     let d = CompletionSettings::default();
     let settings = CompletionSettings {
-        max_prefix_chars: s.positive("max_prefix_chars", d.max_prefix_chars),
-        max_suffix_chars: s.get("max_suffix_chars", d.max_suffix_chars),
-        max_tokens: s.positive("max_tokens", d.max_tokens),
-        deadline_ms: s.positive("deadline_ms", d.deadline_ms),
+        max_prefix_chars: s.within("max_prefix_chars", d.max_prefix_chars, 1, 100_000),
+        max_suffix_chars: s.within("max_suffix_chars", d.max_suffix_chars, 0, 100_000),
+        max_tokens: s.within("max_tokens", d.max_tokens, 1, 8192),
+        deadline_ms: s.within("deadline_ms", d.deadline_ms, 1, MAX_WAIT_MS),
         exclude: s.globs("exclude", d.exclude),
     };
     s.finish(&[
@@ -120,11 +120,14 @@ fn parse_completion(mut s: Section<'_>) -> CompletionSettings {
     settings
 }
 
+/// The longest any wait may be set to (ten minutes).
+pub const MAX_WAIT_MS: u64 = 600_000;
+
 fn parse_cache(mut s: Section<'_>) -> CacheSettings {
     let d = CacheSettings::default();
     let settings = CacheSettings {
-        capacity: s.get("capacity", d.capacity),
-        ttl_secs: s.get("ttl_secs", d.ttl_secs),
+        capacity: s.within("capacity", d.capacity, 1, 1_000_000),
+        ttl_secs: s.within("ttl_secs", d.ttl_secs, 0, 315_360_000),
         path: s.get("path", d.path),
     };
     s.finish(&["capacity", "ttl_secs", "path"]);
@@ -137,9 +140,9 @@ fn parse_routing(mut s: Section<'_>) -> RoutingSettings {
         None => d.hedge,
         Some(Value::String(v)) if v == "auto" => Hedge::Auto,
         Some(Value::String(v)) if v == "off" => Hedge::Off,
-        Some(Value::Number(n)) if n.as_u64().is_some() => {
-            Hedge::Fixed(Duration::from_millis(n.as_u64().unwrap_or_default()))
-        }
+        Some(Value::Number(n)) if n.as_u64().is_some() => Hedge::Fixed(Duration::from_millis(
+            n.as_u64().unwrap_or_default().min(MAX_WAIT_MS),
+        )),
         Some(other) => {
             s.problem(
                 "hedge_ms",
@@ -161,11 +164,11 @@ fn parse_routing(mut s: Section<'_>) -> RoutingSettings {
         }
     };
     let settings = RoutingSettings {
-        retries: s.get("retries", d.retries),
+        retries: s.within("retries", d.retries, 0, 10),
         hedge,
-        breaker_failures: s.positive("breaker_failures", d.breaker_failures),
-        breaker_cooldown_ms: s.positive("breaker_cooldown_ms", d.breaker_cooldown_ms),
-        status_poll_secs: s.get("status_poll_secs", d.status_poll_secs),
+        breaker_failures: s.within("breaker_failures", d.breaker_failures, 1, 1_000_000),
+        breaker_cooldown_ms: s.within("breaker_cooldown_ms", d.breaker_cooldown_ms, 1, 300_000),
+        status_poll_secs: s.within("status_poll_secs", d.status_poll_secs, 0, 86_400),
         notify,
         order: s.get("order", d.order),
         disabled: s.get("disabled", d.disabled),
@@ -289,13 +292,23 @@ fn parse_provider(
         }
     }
     if let Some(var) = string("api_key_env")? {
-        provider.api_key = if var.is_empty() { None } else { read_key(&var) };
-        provider.api_key_env = Some(var).filter(|v| !v.is_empty());
+        if var.is_empty() || is_variable_name(&var) {
+            provider.api_key = if var.is_empty() { None } else { read_key(&var) };
+            provider.api_key_env = Some(var).filter(|v| !v.is_empty());
+        } else {
+            // Never repeat it: it may be the key itself, pasted in the wrong place.
+            problems.push(ConfigProblem::new(format!(
+                "{label}: api_key_env must be the name of an environment variable (letters, digits, _), not a key; it is ignored"
+            )));
+            provider.api_key_env = None;
+            provider.api_key = None;
+        }
     }
     match table.get("timeout_ms") {
         None | Some(Value::Null) => {}
         Some(Value::Number(n)) if n.as_u64().is_some_and(|ms| ms > 0) => {
-            provider.timeout = Duration::from_millis(n.as_u64().unwrap_or_default());
+            provider.timeout =
+                Duration::from_millis(n.as_u64().unwrap_or_default().min(MAX_WAIT_MS));
         }
         Some(other) => problems.push(ConfigProblem::new(format!(
             "{label}: timeout_ms must be a positive integer, got {other} (keeping {} ms)",
@@ -341,6 +354,14 @@ fn parse_provider(
         }
     }
     Ok(provider)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Each kind whose default key variable is set, in the order of DESIGN.md §3.
@@ -432,14 +453,19 @@ impl<'a> Section<'a> {
         }
     }
 
-    fn positive<T>(&mut self, key: &str, default: T) -> T
+    /// A number in `min..=max`; outside it, the nearest bound, reported.
+    fn within<T>(&mut self, key: &str, default: T, min: T, max: T) -> T
     where
-        T: DeserializeOwned + std::fmt::Debug + PartialEq + Default + Copy,
+        T: DeserializeOwned + std::fmt::Debug + PartialOrd + Copy,
     {
         let value = self.get(key, default);
-        if value == T::default() {
-            self.problem(key, format!("must be greater than 0 (keeping {default:?})"));
-            return default;
+        if value < min {
+            self.problem(key, format!("must be at least {min:?} (using {min:?})"));
+            return min;
+        }
+        if value > max {
+            self.problem(key, format!("must be at most {max:?} (using {max:?})"));
+            return max;
         }
         value
     }
@@ -536,6 +562,33 @@ mod tests {
         let names: Vec<_> = config.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["b", "a", "local"]);
         assert!(problems[0].contains("routing.order: unknown provider \"nope\""));
+    }
+
+    #[test]
+    fn numbers_outside_their_range_are_clamped_and_reported() {
+        let (config, problems) = parse_value(json!({
+            "cache": {"capacity": 9223372036854775807u64},
+            "completion": {"max_prefix_chars": 100000000, "deadline_ms": 18446744073709551615u64},
+            "routing": {"status_poll_secs": 9223372036854775807u64}
+        }));
+        assert_eq!(config.cache.capacity, 1_000_000);
+        assert_eq!(config.completion.max_prefix_chars, 100_000);
+        assert_eq!(config.completion.deadline_ms, MAX_WAIT_MS);
+        assert_eq!(config.routing.status_poll_secs, 86_400);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+
+    #[test]
+    fn a_key_pasted_into_api_key_env_is_refused_without_repeating_it() {
+        let (config, problems) = parse_value(json!({"provider": [
+            {"name": "a", "kind": "openai", "model": "m", "api_key_env": "sk-live-PASTED-KEY-123"}
+        ]}));
+        assert_eq!(config.providers[0].api_key_env, None);
+        assert!(
+            problems.iter().all(|p| !p.contains("PASTED")),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("api_key_env must be the name of an environment variable"));
     }
 
     #[test]

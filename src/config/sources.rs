@@ -114,6 +114,7 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
             if let Some(problem) = strip_untrusted_keys(&mut layer) {
                 problems.push(problem);
             }
+            only_add_excludes(&mut layer, &merged);
             merge(&mut merged, layer, Origin::Workspace, "", &mut origins);
             workspace_file = Some(path);
         }
@@ -141,7 +142,7 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
 }
 
 fn read_toml_layer(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Value> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_config_file(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
         Err(err) => {
@@ -162,9 +163,13 @@ fn read_toml_layer(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Val
         },
         Err(err) => {
             let detail = err.message().to_string();
-            let line = err
-                .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let line = err.span().map(|span| {
+                text.get(..span.start)
+                    .unwrap_or(&text)
+                    .lines()
+                    .count()
+                    .max(1)
+            });
             let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
             problems.push(ConfigProblem::new(format!(
                 "{}: invalid TOML{at}: {detail}",
@@ -173,6 +178,30 @@ fn read_toml_layer(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Val
             None
         }
     }
+}
+
+/// The most a config file may be.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a config file that must be a regular file of at most [`MAX_CONFIG_BYTES`]: a
+/// cloned repository's `.switchboard.toml` can be a symlink to `/dev/zero` or a FIFO.
+fn read_config_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if metadata.len() > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, over the {} KiB limit",
+            metadata.len(),
+            MAX_CONFIG_BYTES / 1024
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Removes what an untrusted workspace file may not set, and says what was ignored.
@@ -206,6 +235,31 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
         "{WORKSPACE_FILE}: ignored {} — a workspace file may not choose providers, where keys are sent, or where the cache is written; set them in your user config",
         ignored.join(" and ")
     )))
+}
+
+/// A workspace may add to `completion.exclude` but never remove from it: its list is
+/// joined to the one below instead of replacing it.
+fn only_add_excludes(layer: &mut Value, below: &Value) {
+    let Some(added) = layer
+        .get_mut("completion")
+        .and_then(|c| c.get_mut("exclude"))
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let mut joined: Vec<Value> = match below.get("completion").and_then(|c| c.get("exclude")) {
+        Some(Value::Array(items)) => items.clone(),
+        _ => super::DEFAULT_EXCLUDE
+            .iter()
+            .map(|g| Value::String(g.to_string()))
+            .collect(),
+    };
+    for glob in added.drain(..) {
+        if !joined.contains(&glob) {
+            joined.push(glob);
+        }
+    }
+    *added = joined;
 }
 
 /// The editor layer: the `switchboard` object itself (a wrapped `{"switchboard": {..}}`
@@ -373,6 +427,44 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("cache.path"), "{message}");
+    }
+
+    #[test]
+    fn a_workspace_can_add_excludes_but_not_remove_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = sources_with(
+            dir.path(),
+            "",
+            Some("[completion]\nexclude = [\"**/*.secret\"]\n"),
+            None,
+        );
+        let exclude = load(&sources).config.completion.exclude;
+        assert!(exclude.contains(&"**/.env".to_string()), "{exclude:?}");
+        assert!(exclude.contains(&"**/*.secret".to_string()), "{exclude:?}");
+        let sources = sources_with(dir.path(), "", Some("[completion]\nexclude = []\n"), None);
+        assert!(
+            load(&sources)
+                .config
+                .completion
+                .exclude
+                .contains(&"**/*.pem".to_string())
+        );
+    }
+
+    #[test]
+    fn a_config_file_that_is_not_a_regular_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(root.join(WORKSPACE_FILE)).unwrap();
+        let loaded = load(&ConfigSources {
+            workspace_root: Some(root),
+            ..Default::default()
+        });
+        assert!(
+            loaded.problems[0].message.contains("not a regular file"),
+            "{:?}",
+            loaded.problems
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub struct DocumentStore {
     /// The flat text of the document last completed in, at its version: repeated
     /// completions on unchanged text (cache hits) do not copy it again, and only one
     /// such copy is ever kept.
-    last_text: std::sync::Mutex<Option<(String, i32, Arc<str>)>>,
+    last_text: std::sync::Mutex<Option<(String, u64, Arc<str>)>>,
 }
 
 #[derive(Debug)]
@@ -45,6 +45,9 @@ struct Entry {
     document: Document,
     /// When the document was last opened, changed or completed in (a logical clock).
     touched: u64,
+    /// Our own version of the text: a new value on every open and change, whatever
+    /// versions the client sends (they restart after a reopen).
+    revision: u64,
 }
 
 /// Why a document was not kept or an edit not applied.
@@ -96,6 +99,7 @@ impl DocumentStore {
             Entry {
                 document: Document::new(text, version, language),
                 touched,
+                revision: touched,
             },
         );
         Ok(())
@@ -127,6 +131,7 @@ impl DocumentStore {
         let before = entry.document.len_bytes();
         entry.document.apply(edits, version, encoding);
         entry.touched = touched;
+        entry.revision = touched;
         let after = entry.document.len_bytes();
         drop(entry);
         self.total.fetch_sub(before, Ordering::SeqCst);
@@ -138,6 +143,11 @@ impl DocumentStore {
     }
 
     pub fn close(&self, uri: &str) {
+        let mut last = self.last_text.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_ref().is_some_and(|(u, _, _)| u == uri) {
+            *last = None;
+        }
+        drop(last);
         if let Some((_, entry)) = self.documents.remove(uri) {
             self.total
                 .fetch_sub(entry.document.len_bytes(), Ordering::SeqCst);
@@ -166,17 +176,18 @@ impl DocumentStore {
         let cursor = document.rope().char_to_byte(char_idx);
         let position = super::from_char(document.rope(), char_idx, encoding);
         let version = document.version();
+        let revision = entry.revision;
         let text = {
             let mut last = self.last_text.lock().unwrap_or_else(|e| e.into_inner());
             match &*last {
-                Some((last_uri, last_version, text))
-                    if last_uri == uri && *last_version == version =>
+                Some((last_uri, last_revision, text))
+                    if last_uri == uri && *last_revision == revision =>
                 {
                     text.clone()
                 }
                 _ => {
                     let text = document.text();
-                    *last = Some((uri.to_string(), version, text.clone()));
+                    *last = Some((uri.to_string(), revision, text.clone()));
                     text
                 }
             }

@@ -42,7 +42,7 @@ pub fn completion_list(
         };
     }
     let cursor = position(snapshot);
-    let typed = word_before(&snapshot.text[..snapshot.cursor]);
+    let typed = word_before(snapshot.text.get(..snapshot.cursor).unwrap_or(""));
     let start = Position::new(
         cursor.line,
         cursor.character.saturating_sub(width(typed, encoding)),

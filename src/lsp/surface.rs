@@ -71,7 +71,13 @@ impl Surface {
     }
 
     pub fn closed(&self, uri: &Uri) {
-        self.lock().lines.remove(uri.as_str());
+        let mut state = self.lock();
+        state.lines.remove(uri.as_str());
+        if state.active.as_ref() == Some(uri) {
+            state.active = None;
+            drop(state);
+            self.wake.notify_one();
+        }
     }
 
     pub fn set_problems(&self, problems: Vec<ConfigProblem>) {
@@ -119,24 +125,30 @@ impl Surface {
     async fn publish(&self, client: &Client, runtime: &Runtime, health: &[ProviderHealth]) {
         let (target, stale_target, diagnostics) = {
             let state = self.lock();
-            let Some(active) = state.active.clone() else {
-                return;
-            };
-            let line = state.lines.get(active.as_str()).copied().unwrap_or(0);
-            let diagnostics = diagnostics(runtime, health, &state.problems, line);
-            if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
-                return;
+            match state.active.clone() {
+                None => match &state.published {
+                    // The active document was closed: take our diagnostics off it.
+                    Some((uri, shown)) if !shown.is_empty() => (uri.clone(), None, Vec::new()),
+                    _ => return,
+                },
+                Some(active) => {
+                    let line = state.lines.get(active.as_str()).copied().unwrap_or(0);
+                    let diagnostics = diagnostics(runtime, health, &state.problems, line);
+                    if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
+                        return;
+                    }
+                    // Nothing shown yet and nothing to show: say nothing.
+                    if state.published.is_none() && diagnostics.is_empty() {
+                        return;
+                    }
+                    let stale_target = state
+                        .published
+                        .as_ref()
+                        .filter(|(uri, _)| uri != &active)
+                        .map(|(uri, _)| uri.clone());
+                    (active, stale_target, diagnostics)
+                }
             }
-            // Nothing shown yet and nothing to show: say nothing.
-            if state.published.is_none() && diagnostics.is_empty() {
-                return;
-            }
-            let stale_target = state
-                .published
-                .as_ref()
-                .filter(|(uri, _)| uri != &active)
-                .map(|(uri, _)| uri.clone());
-            (active, stale_target, diagnostics)
         };
         if let Some(previous) = stale_target {
             client.publish_diagnostics(previous, Vec::new(), None).await;
@@ -351,7 +363,7 @@ pub fn diagnostics(
                     "auth-error",
                     format!("{label}: no API key — set {var}"),
                     None,
-                    Some(&provider.name),
+                    None,
                 ));
             }
             continue;

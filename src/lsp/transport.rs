@@ -32,7 +32,11 @@ async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<
     let mut saw_header = false;
     loop {
         let mut line = Vec::new();
-        let n = reader.read_until(b'\n', &mut line).await?;
+        // A header line longer than this is not a header: cut it off.
+        let n = (&mut *reader)
+            .take(8192)
+            .read_until(b'\n', &mut line)
+            .await?;
         if n == 0 {
             return Ok(None);
         }
@@ -91,10 +95,12 @@ fn check_message(value: &Value) -> Result<(), (Value, &'static str)> {
         return Err((Value::Null, "Invalid request: expected a JSON-RPC object"));
     };
     let id = object.get("id").cloned().unwrap_or(Value::Null);
-    let id_ok = matches!(
-        object.get("id"),
-        None | Some(Value::Null | Value::Number(_) | Value::String(_))
-    );
+    // The library's ids are i64, string or null; anything else would end its input.
+    let id_ok = match object.get("id") {
+        None | Some(Value::Null | Value::String(_)) => true,
+        Some(Value::Number(n)) => n.as_i64().is_some(),
+        _ => false,
+    };
     if !id_ok {
         return Err((
             Value::Null,
@@ -183,7 +189,10 @@ pub fn guarded_stdio() -> (
                         let _ = errors.send(error_response(id, -32600, message));
                     }
                     Ok(()) => {
-                        if feed.write_all(&frame(&body)).await.is_err() {
+                        // Re-serialised, so what the library reads is exactly what was
+                        // checked (no duplicate keys, no number forms it rejects).
+                        let checked = serde_json::to_vec(&value).unwrap_or(body);
+                        if feed.write_all(&frame(&checked)).await.is_err() {
                             break;
                         }
                     }
@@ -266,5 +275,10 @@ mod tests {
             check_message(&json!({"jsonrpc": "2.0", "id": 7, "method": "x", "params": 3})).is_err()
         );
         assert!(check_message(&json!({"id": 7, "method": "x"})).is_err());
+        assert!(check_message(&json!({"jsonrpc": "2.0", "id": 1.5, "method": "x"})).is_err());
+        assert!(
+            check_message(&json!({"jsonrpc": "2.0", "id": 9223372036854775808u64, "method": "x"}))
+                .is_err()
+        );
     }
 }

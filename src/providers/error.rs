@@ -145,6 +145,7 @@ impl ProviderError {
     /// message reaches logs, the status notification and the CLI.
     pub fn redact(mut self, key: Option<&str>) -> Self {
         self.message = redact_secrets(&self.message, key);
+        self.code = self.code.map(|code| redact_secrets(&code, key));
         self
     }
 

@@ -55,6 +55,8 @@ struct Outcome {
     index: usize,
     attempt: Attempt,
     result: Result<String, ProviderError>,
+    /// The attempt's time was cut short by the request's deadline, not its own timeout.
+    cut_by_deadline: bool,
     /// Held until the outcome is recorded; dropping it unrecorded frees the probe slot.
     _ticket: Option<crate::health::ProbeTicket>,
 }
@@ -151,6 +153,7 @@ impl Router {
             return None;
         }
         let budget = config.timeout.min(deadline - now);
+        let cut_by_deadline = budget < config.timeout;
         let attempt = Attempt::new(budget, budget);
         let watched = attempt.clone();
         inflight.push(Box::pin(async move {
@@ -167,6 +170,7 @@ impl Router {
                 index,
                 attempt,
                 result,
+                cut_by_deadline,
                 _ticket: ticket,
             }
         }));
@@ -227,82 +231,87 @@ impl Router {
 
         while !inflight.is_empty() {
             tokio::select! {
-                Some(outcome) = inflight.next() => {
-                    let name = self.providers[outcome.index].config().name.clone();
-                    match outcome.result {
-                        Ok(text) => {
-                            let total = outcome.attempt.started.elapsed();
-                            let first_byte = outcome
-                                .attempt
-                                .first_byte
-                                .at()
-                                .map_or(total, |t| t - outcome.attempt.started);
-                            self.board.observe(Observation::Success { provider: name.clone(), first_byte, total });
-                            // Any other attempt still running lost the race: dropped
-                            // with `inflight`, counted neither way.
-                            let config = self.providers[outcome.index].config();
-                            return Routed {
-                                text,
-                                provider: name,
-                                model: config.model.clone(),
-                                cloud_failed: false,
-                                failures,
-                                attempts,
-                                hedged,
-                            };
-                        }
-                        Err(error) => {
-                            tracing::warn!(provider = %name, error = %error, "attempt failed");
-                            let retryable = error.class.is_retryable();
-                            self.board.observe(Observation::Failure { provider: name.clone(), error: error.clone() });
-                            failures.push((name, error));
-                            drop(outcome._ticket);
-                            let index = outcome.index;
-                            if hedge.as_ref().is_some_and(|(a, _)| a.started == outcome.attempt.started) {
-                                hedge = None;
-                            }
-                            let retry = retryable
-                                && retries_left[index] > 0
-                                && Instant::now() < deadline
-                                && self.budget.withdraw();
-                            let started = if retry {
-                                retries_left[index] -= 1;
-                                self.launch(index, request, deadline, &mut inflight).map(|a| (index, a))
-                            } else {
-                                None
-                            };
-                            let started = match started {
-                                Some(s) => Some(s),
-                                None if inflight.is_empty() => self.launch_next(&mut queue, request, deadline, &mut inflight),
-                                None => None,
-                            };
-                            if let Some((index, attempt)) = started {
-                                attempts += 1;
-                                if !hedged && hedge.is_none() {
-                                    hedge = self.hedge_timer(index).map(|t| (attempt, t));
+                            Some(outcome) = inflight.next() => {
+                                let name = self.providers[outcome.index].config().name.clone();
+                                match outcome.result {
+                                    Ok(text) => {
+                                        let total = outcome.attempt.started.elapsed();
+                                        let first_byte = outcome
+                                            .attempt
+                                            .first_byte
+                                            .at()
+                                            .map_or(total, |t| t - outcome.attempt.started);
+                                        self.board.observe(Observation::Success { provider: name.clone(), first_byte, total });
+                                        // Any other attempt still running lost the race: dropped
+                                        // with `inflight`, counted neither way.
+                                        let config = self.providers[outcome.index].config();
+                                        return Routed {
+                                            text,
+                                            provider: name,
+                                            model: config.model.clone(),
+                                            cloud_failed: false,
+                                            failures,
+                                            attempts,
+                                            hedged,
+                                        };
+                                    }
+                                    Err(error) => {
+                                        tracing::warn!(provider = %name, error = %error, "attempt failed");
+            let retryable = error.class.is_retryable();
+                                        // Out of time because the request's deadline came first says
+                                        // nothing about the provider: it counts neither way.
+                                        let deadline_only = outcome.cut_by_deadline && error.code.as_deref() == Some("timeout");
+                                        if !deadline_only {
+                                            self.board.observe(Observation::Failure { provider: name.clone(), error: error.clone() });
+                                        }
+                                        failures.push((name, error));
+                                        drop(outcome._ticket);
+                                        let index = outcome.index;
+                                        if hedge.as_ref().is_some_and(|(a, _)| a.started == outcome.attempt.started) {
+                                            hedge = None;
+                                        }
+                                        let retry = retryable
+                                            && retries_left[index] > 0
+                                            && Instant::now() < deadline
+                                            && self.budget.withdraw();
+                                        let started = if retry {
+                                            retries_left[index] -= 1;
+                                            self.launch(index, request, deadline, &mut inflight).map(|a| (index, a))
+                                        } else {
+                                            None
+                                        };
+                                        let started = match started {
+                                            Some(s) => Some(s),
+                                            None if inflight.is_empty() => self.launch_next(&mut queue, request, deadline, &mut inflight),
+                                            None => None,
+                                        };
+                                        if let Some((index, attempt)) = started {
+                                            attempts += 1;
+                                            if !hedged && hedge.is_none() {
+                                                hedge = self.hedge_timer(index).map(|t| (attempt, t));
+                                            }
+                                        }
+                                    }
                                 }
                             }
+                            () = async { hedge.as_mut().expect("guarded").1.as_mut().await }, if hedge.is_some() => {
+                                let (watched, _) = hedge.take().expect("guarded");
+                                // A provider that has started answering is generating: let it finish.
+                                if watched.first_byte.at().is_none()
+                                    && !queue.is_empty()
+                                    && self.budget.withdraw()
+                                    && self.launch_next(&mut queue, request, deadline, &mut inflight).is_some()
+                                {
+                                    attempts += 1;
+                                    hedged = true;
+                                    tracing::debug!("hedged: the first provider is slow");
+                                }
+                            }
+                            () = &mut deadline_timer => {
+                                tracing::warn!("deadline reached with {} attempt(s) still waiting", inflight.len());
+                                break;
+                            }
                         }
-                    }
-                }
-                () = async { hedge.as_mut().expect("guarded").1.as_mut().await }, if hedge.is_some() => {
-                    let (watched, _) = hedge.take().expect("guarded");
-                    // A provider that has started answering is generating: let it finish.
-                    if watched.first_byte.at().is_none()
-                        && !queue.is_empty()
-                        && self.budget.withdraw()
-                        && self.launch_next(&mut queue, request, deadline, &mut inflight).is_some()
-                    {
-                        attempts += 1;
-                        hedged = true;
-                        tracing::debug!("hedged: the first provider is slow");
-                    }
-                }
-                () = &mut deadline_timer => {
-                    tracing::warn!("deadline reached with {} attempt(s) still waiting", inflight.len());
-                    break;
-                }
-            }
         }
         drop(inflight);
 

@@ -59,6 +59,13 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
             return Vec::new();
         }
     };
+    if !metadata.is_file() {
+        tracing::warn!(
+            "cache file {} is not a regular file; ignored",
+            path.display()
+        );
+        return Vec::new();
+    }
     if metadata.len() > MAX_FILE_BYTES {
         tracing::warn!(
             "cache file {} is {} bytes (over {MAX_FILE_BYTES}); ignored and will be replaced",
@@ -67,7 +74,7 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
         );
         return Vec::new();
     }
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_capped(path) {
         Ok(bytes) => bytes,
         Err(err) => {
             tracing::warn!("cache file {}: {err}; starting empty", path.display());
@@ -118,12 +125,23 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     entries
 }
 
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Writes `entries` (oldest first) atomically.
 pub fn save(path: &Path, entries: &[(ContextKey, Entry)]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
     {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         let header = Header {

@@ -127,6 +127,7 @@ impl Engine {
     pub fn reload(&self, config: Config) {
         self.cache.reconfigure(&config.cache);
         let runtime = Arc::new(Runtime::new(config, self.events.clone()));
+        runtime.board().inherit(self.runtime().board());
         *self.runtime.write().unwrap_or_else(|e| e.into_inner()) = runtime;
     }
 

@@ -20,6 +20,7 @@ pub const MAX_RATE_LIMIT: Duration = Duration::from_secs(300);
 const RECENT: usize = 5;
 const LATENCY_SAMPLES: usize = 50;
 
+#[derive(Clone)]
 struct Entry {
     config: ProviderConfig,
     breaker: Breaker,
@@ -65,7 +66,8 @@ pub enum Admission {
 }
 
 /// Held by the one request probing an open breaker. Dropped without an outcome (the
-/// request was cancelled), it lets the next request probe instead.
+/// request was cancelled), the probe slot stays taken until the probe's timeout, so a
+/// hung provider is not probed again on every keystroke.
 #[derive(Debug)]
 pub struct ProbeTicket {
     board: Arc<HealthBoard>,
@@ -128,6 +130,32 @@ impl HealthBoard {
             entries: Mutex::new(entries),
             events,
         })
+    }
+
+    /// Carries each provider's health over from the board of the previous config when
+    /// the provider is the same (name, kind, endpoint, model, key variable): a config
+    /// reload must not make a down or rate-limited provider look healthy. Only a
+    /// disable ends with a config change (DESIGN.md §4).
+    pub fn inherit(&self, previous: &HealthBoard) {
+        let old = previous.lock().clone();
+        let mut entries = self.lock();
+        for entry in entries.iter_mut() {
+            let same = |o: &&Entry| {
+                o.config.name == entry.config.name
+                    && o.config.kind == entry.config.kind
+                    && o.config.base_url == entry.config.base_url
+                    && o.config.model == entry.config.model
+                    && o.config.api_key_env == entry.config.api_key_env
+            };
+            if let Some(o) = old.iter().find(same) {
+                let config = entry.config.clone();
+                let disabled = entry.disabled.clone();
+                *entry = o.clone();
+                entry.config = config;
+                entry.disabled = disabled;
+                entry.state = entry.derive_state(Instant::now());
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
@@ -210,7 +238,9 @@ impl HealthBoard {
                     entry.disabled = None;
                 }
                 Observation::Retry { .. } => {
-                    entry.disabled = None;
+                    if !matches!(entry.disabled, Some(DisableReason::Config)) {
+                        entry.disabled = None;
+                    }
                     entry.rate_limited_until = None;
                     entry.breaker.reset();
                 }
@@ -271,7 +301,7 @@ impl HealthBoard {
         if entry.disabled.is_some() || entry.rate_limited_until.is_some_and(|t| t > now) {
             return Admission::Skip;
         }
-        match entry.breaker.gate(now) {
+        match entry.breaker.gate(now, entry.config.timeout) {
             Gate::Pass => Admission::Try,
             Gate::Probe => Admission::Probe(ProbeTicket {
                 board: self.clone(),
@@ -492,6 +522,22 @@ mod tests {
     }
 
     #[test]
+    fn health_survives_a_config_reload_but_a_disable_does_not() {
+        let old = board(1);
+        fail(&old, http(500, ""));
+        assert_eq!(state(&old), HealthState::Down);
+        let fresh = board(1);
+        fresh.inherit(&old);
+        assert_eq!(state(&fresh), HealthState::Down);
+
+        let old = board(3);
+        fail(&old, http(401, ""));
+        let fresh = board(3);
+        fresh.inherit(&old);
+        assert_eq!(state(&fresh), HealthState::Healthy);
+    }
+
+    #[test]
     fn a_retry_after_is_capped_at_five_minutes() {
         let board = board(3);
         let mut limited = http(429, "{}");
@@ -531,7 +577,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_probe_ticket_lets_another_request_probe() {
+    fn a_dropped_probe_ticket_holds_the_probe_slot_until_its_timeout() {
         let mut config = Config::offline();
         config.routing.breaker_failures = 1;
         config.routing.breaker_cooldown_ms = 1;
@@ -543,8 +589,10 @@ mod tests {
         assert!(matches!(ticket, Admission::Probe(_)));
         assert!(matches!(board.admit_at("claude", later), Admission::Skip));
         drop(ticket);
+        assert!(matches!(board.admit_at("claude", later), Admission::Skip));
+        let after_timeout = later + claude().timeout;
         assert!(matches!(
-            board.admit_at("claude", later),
+            board.admit_at("claude", after_timeout),
             Admission::Probe(_)
         ));
     }

@@ -13,9 +13,10 @@ enum Phase {
     Open {
         until: Instant,
     },
-    /// The cooldown has passed; `probing` while the one probe request is out.
+    /// The cooldown has passed; `probe_until` while the one probe request may still be
+    /// out (its own timeout), even if the request that carried it was cancelled.
     HalfOpen {
-        probing: bool,
+        probe_until: Option<Instant>,
     },
 }
 
@@ -67,15 +68,20 @@ impl Breaker {
         }
     }
 
-    pub fn gate(&mut self, now: Instant) -> Gate {
+    /// Whether a request may go now; a probe holds the one slot for `probe_timeout`.
+    pub fn gate(&mut self, now: Instant, probe_timeout: Duration) -> Gate {
         match self.phase {
             Phase::Closed => Gate::Pass,
             Phase::Open { until } if now < until => Gate::Closed(Some(until - now)),
-            Phase::Open { .. } | Phase::HalfOpen { probing: false } => {
-                self.phase = Phase::HalfOpen { probing: true };
+            Phase::HalfOpen {
+                probe_until: Some(until),
+            } if now < until => Gate::Closed(None),
+            Phase::Open { .. } | Phase::HalfOpen { .. } => {
+                self.phase = Phase::HalfOpen {
+                    probe_until: Some(now + probe_timeout),
+                };
                 Gate::Probe
             }
-            Phase::HalfOpen { probing: true } => Gate::Closed(None),
         }
     }
 
@@ -101,12 +107,9 @@ impl Breaker {
         self.phase = Phase::Closed;
     }
 
-    /// The probe went away without an answer (cancelled): let another request probe.
-    pub fn probe_abandoned(&mut self) {
-        if let Phase::HalfOpen { probing: true } = self.phase {
-            self.phase = Phase::HalfOpen { probing: false };
-        }
-    }
+    /// The probe went away without an answer (cancelled, superseded). Its slot stays
+    /// taken until its timeout: a hung provider must not be probed on every keystroke.
+    pub fn probe_abandoned(&mut self) {}
 
     /// Closed by the user (`switchboard.retry`): the next request goes through.
     pub fn reset(&mut self) {
@@ -137,12 +140,12 @@ mod tests {
         assert!(!b.failure(t0));
         assert!(!b.failure(t0));
         assert!(b.failure(t0));
-        assert_eq!(b.gate(t0), Gate::Closed(Some(SEC)));
-        assert_eq!(b.gate(t0 + SEC), Gate::Probe);
+        assert_eq!(b.gate(t0, SEC), Gate::Closed(Some(SEC)));
+        assert_eq!(b.gate(t0 + SEC, SEC), Gate::Probe);
         // Only one probe at a time.
-        assert_eq!(b.gate(t0 + SEC), Gate::Closed(None));
+        assert_eq!(b.gate(t0 + SEC, SEC), Gate::Closed(None));
         b.success();
-        assert_eq!(b.gate(t0 + SEC), Gate::Pass);
+        assert_eq!(b.gate(t0 + SEC, SEC), Gate::Pass);
     }
 
     #[test]
@@ -152,23 +155,24 @@ mod tests {
         b.failure(t0);
         assert_eq!(b.retry_in(t0), Some(Duration::from_secs(100)));
         let t1 = t0 + Duration::from_secs(100);
-        assert_eq!(b.gate(t1), Gate::Probe);
+        assert_eq!(b.gate(t1, SEC), Gate::Probe);
         b.failure(t1);
         assert_eq!(b.retry_in(t1), Some(Duration::from_secs(200)));
         let t2 = t1 + Duration::from_secs(200);
-        assert_eq!(b.gate(t2), Gate::Probe);
+        assert_eq!(b.gate(t2, SEC), Gate::Probe);
         b.failure(t2);
         assert_eq!(b.retry_in(t2), Some(MAX_COOLDOWN));
     }
 
     #[test]
-    fn an_abandoned_probe_lets_the_next_request_probe() {
+    fn an_abandoned_probe_holds_the_slot_until_its_timeout() {
         let t0 = Instant::now();
         let mut b = Breaker::new(1, SEC);
         b.failure(t0);
-        assert_eq!(b.gate(t0 + SEC), Gate::Probe);
+        assert_eq!(b.gate(t0 + SEC, SEC), Gate::Probe);
         b.probe_abandoned();
-        assert_eq!(b.gate(t0 + SEC), Gate::Probe);
+        assert_eq!(b.gate(t0 + SEC, SEC), Gate::Closed(None));
+        assert_eq!(b.gate(t0 + 2 * SEC, SEC), Gate::Probe);
     }
 
     #[test]

@@ -178,7 +178,14 @@ impl Backend {
 
     /// Runs one completion for `uri` at `position`. `None` when the document is not
     /// open or a newer request superseded this one.
-    async fn complete_at(&self, uri: &Uri, position: Position) -> Option<(Completion, Snapshot)> {
+    /// `kind` separates inline from popup requests: a client that sends both for one
+    /// document must not have one supersede the other.
+    async fn complete_at(
+        &self,
+        uri: &Uri,
+        position: Position,
+        kind: &'static str,
+    ) -> Option<(Completion, Snapshot)> {
         let key = uri.as_str();
         let encoding = self.encoding();
         let at = LineCol {
@@ -209,7 +216,7 @@ impl Backend {
         let mut newest = {
             let sender = self
                 .generations
-                .entry(key.to_string())
+                .entry(format!("{kind} {key}"))
                 .or_insert_with(|| watch::channel(0).0);
             sender.send_replace(generation);
             sender.subscribe()
@@ -262,10 +269,12 @@ impl Backend {
         params: InlineCompletionParams,
     ) -> Result<InlineCompletionResponse> {
         let uri = params.text_document.uri;
-        Ok(match self.complete_at(&uri, params.position).await {
-            Some((completion, snapshot)) => reply::inline(&completion, &snapshot),
-            None => InlineCompletionResponse::Items(Vec::new()),
-        })
+        Ok(
+            match self.complete_at(&uri, params.position, "inline").await {
+                Some((completion, snapshot)) => reply::inline(&completion, &snapshot),
+                None => InlineCompletionResponse::Items(Vec::new()),
+            },
+        )
     }
 }
 
@@ -466,7 +475,8 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let key = params.text_document.uri.as_str();
         self.documents.close(key);
-        self.generations.remove(key);
+        self.generations.remove(&format!("inline {key}"));
+        self.generations.remove(&format!("popup {key}"));
         self.surface.closed(&params.text_document.uri);
     }
 
@@ -491,7 +501,10 @@ impl LanguageServer for Backend {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let at = params.text_document_position;
-        let list = match self.complete_at(&at.text_document.uri, at.position).await {
+        let list = match self
+            .complete_at(&at.text_document.uri, at.position, "popup")
+            .await
+        {
             Some((completion, snapshot)) => {
                 reply::completion_list(&completion, &snapshot, self.encoding())
             }

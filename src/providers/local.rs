@@ -23,6 +23,9 @@ use crate::config::ProviderConfig;
 pub const MAX_NEEDLE_CHARS: usize = 160;
 /// Shorter matches are too ambiguous to be worth proposing.
 const MIN_NEEDLE_CHARS: usize = 3;
+/// How much text before and after the cursor is searched.
+const WINDOW_BEFORE: usize = 256 << 10;
+const WINDOW_AFTER: usize = 64 << 10;
 /// The longest continuation proposed.
 const MAX_CONTINUATION_CHARS: usize = 240;
 /// Occurrences of one needle examined before trying a shorter one.
@@ -56,7 +59,15 @@ impl Provider for LocalEngine {
 
 /// The continuation of the line at `cursor`, if an earlier match proposes one.
 pub fn suggest(document: &str, cursor: usize, neighbours: &[Arc<str>]) -> Option<String> {
+    // Search a window around the cursor, so a huge file costs no more than a large one.
     let cursor = floor_char_boundary(document, cursor.min(document.len()));
+    let start = floor_char_boundary(document, cursor.saturating_sub(WINDOW_BEFORE));
+    let end = floor_char_boundary(
+        document,
+        cursor.saturating_add(WINDOW_AFTER).min(document.len()),
+    );
+    let document = &document[start..end];
+    let cursor = cursor - start;
     let before = &document[..cursor];
     let after = &document[cursor..];
     let rest_of_line = &after[..after.find(['\n', '\r']).unwrap_or(after.len())];

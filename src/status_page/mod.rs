@@ -42,6 +42,8 @@ fn component_level(status: &str) -> PageLevel {
         "degraded_performance" => PageLevel::Minor,
         "partial_outage" => PageLevel::Major,
         "major_outage" => PageLevel::Critical,
+        // Not operational: DESIGN.md §4 makes that at least degraded.
+        "under_maintenance" => PageLevel::Minor,
         _ => PageLevel::None,
     }
 }

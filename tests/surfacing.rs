@@ -444,3 +444,21 @@ fn a_flapping_provider_does_not_spam_messages() {
         "one down and one recovery at most: {messages:?}"
     );
 }
+
+#[test]
+fn closing_the_active_document_takes_the_diagnostics_off_it() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::status(401));
+    b.set_default(Reply::ok("b"));
+    let mut client = start(
+        vec![provider("claude", &a), provider("gpt", &b)],
+        json!({"hedge_ms": "off"}),
+    );
+    complete(&mut client);
+    diagnostics_where(&mut client, URI, has("auth-error"));
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    diagnostics_where(&mut client, URI, |d| d.is_empty());
+}

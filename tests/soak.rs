@@ -286,12 +286,18 @@ impl Server {
     fn shutdown(mut self) {
         self.request("shutdown", Value::Null);
         self.notify("exit", Value::Null);
+        // The process closes its stdout when it ends: wait for that, then reap it.
         let deadline = Instant::now() + ANSWER_TIMEOUT;
-        while self.child.try_wait().expect("try_wait").is_none() {
-            assert!(Instant::now() < deadline, "server did not exit after exit");
-            // Waiting on a child has no timeout in std: poll.
-            std::thread::sleep(Duration::from_millis(10));
+        while !self.closed {
+            let now = Instant::now();
+            assert!(now < deadline, "server did not exit after exit");
+            match self.incoming.recv_timeout(deadline - now) {
+                Ok(Some(message)) => self.accept(message),
+                Ok(None) | Err(RecvTimeoutError::Disconnected) => self.closed = true,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
         }
+        let _ = self.child.wait();
     }
 }
 

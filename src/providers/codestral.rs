@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use super::http::{Attempt, KeyHeader, post_json};
-use super::stream::{DoneStream, chat_body_text, delta_content, read_sse};
+use super::stream::read_chat_shaped;
 use super::{Dialect, ProviderError, ProviderRequest};
 use crate::config::ProviderConfig;
 
@@ -48,17 +48,6 @@ impl Dialect for Codestral {
         let url = format!("{}/v1/fim/completions", self.config.base_url);
         let key = self.config.api_key.as_ref().map(|k| (k, KeyHeader::Bearer));
         let body = post_json(&self.client, url, &self.body(request), key, &[], attempt).await?;
-        if self.config.stream {
-            read_sse(
-                body,
-                request.single_line,
-                DoneStream {
-                    text_of: delta_content,
-                },
-            )
-            .await
-        } else {
-            chat_body_text(&body.json().await?)
-        }
+        read_chat_shaped(body, self.config.stream, request.single_line).await
     }
 }

@@ -175,6 +175,27 @@ pub fn message_content(value: &Value) -> Option<&str> {
         .as_str()
 }
 
+/// A chat-shaped answer (OpenAI chat, Codestral FIM): SSE `delta.content` chunks ending
+/// in `[DONE]`, or one body with `message.content`.
+pub async fn read_chat_shaped(
+    body: Body,
+    stream: bool,
+    single_line: bool,
+) -> Result<String, ProviderError> {
+    if stream {
+        read_sse(
+            body,
+            single_line,
+            DoneStream {
+                text_of: delta_content,
+            },
+        )
+        .await
+    } else {
+        chat_body_text(&body.json().await?)
+    }
+}
+
 /// A chat-shaped non-streaming body's text; a body without choices is malformed, a
 /// choice with `content: null` (a refusal, a tool call) is an empty answer.
 pub fn chat_body_text(value: &Value) -> Result<String, ProviderError> {

@@ -294,8 +294,13 @@ impl Router {
                                     }
                                 }
                             }
-                            () = async { hedge.as_mut().expect("guarded").1.as_mut().await }, if hedge.is_some() => {
-                                let (watched, _) = hedge.take().expect("guarded");
+                            () = async {
+                                match hedge.as_mut() {
+                                    Some((_, timer)) => timer.as_mut().await,
+                                    None => std::future::pending().await,
+                                }
+                            }, if hedge.is_some() => {
+                                let Some((watched, _)) = hedge.take() else { continue };
                                 // A provider that has started answering is generating: let it finish.
                                 if watched.first_byte.at().is_none()
                                     && !queue.is_empty()

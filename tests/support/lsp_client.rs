@@ -341,14 +341,18 @@ impl LspClient {
         self.request("shutdown", Value::Null);
         self.notify("exit", Value::Null);
         self.stdin.take();
+        // The process closes its stdout when it ends: wait for that, then reap it.
         let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
+        while !self.closed {
+            let now = Instant::now();
+            assert!(now < deadline, "server did not exit after exit");
+            match self.incoming.recv_timeout(deadline - now) {
+                Ok(incoming) => self.accept(incoming),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.closed = true,
             }
-            assert!(Instant::now() < deadline, "server did not exit after exit");
-            std::thread::sleep(Duration::from_millis(10));
         }
+        self.child.wait().expect("wait for the server")
     }
 
     /// Whether the process is still running.

@@ -12,3 +12,4 @@ pub mod lsp;
 pub mod providers;
 pub mod router;
 pub mod status_page;
+pub mod team;

@@ -228,6 +228,19 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
     {
         ignored.push("cache.path".to_string());
     }
+    // Team mode (§6, §8): a workspace may not point this server at a Redis of its choosing.
+    if let Some(team) = table.remove("team") {
+        let keys: Vec<String> = team
+            .as_object()
+            .into_iter()
+            .flat_map(|t| t.keys().cloned())
+            .collect();
+        if keys.is_empty() {
+            ignored.push("[team]".to_string());
+        } else {
+            ignored.push(format!("[team] ({})", keys.join(", ")));
+        }
+    }
     if ignored.is_empty() {
         return None;
     }
@@ -404,6 +417,26 @@ mod tests {
         assert_eq!(loaded.origin("completion.max_tokens"), Origin::Workspace);
         assert_eq!(loaded.origin("completion.max_prefix_chars"), Origin::Editor);
         assert_eq!(loaded.origin("completion.deadline_ms"), Origin::Default);
+    }
+
+    #[test]
+    fn workspace_file_cannot_choose_a_team_redis() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = sources_with(
+            dir.path(),
+            "",
+            Some("[team]\nredis_url = \"redis://evil.example\"\nname = \"x\"\n"),
+            None,
+        );
+        let loaded = load(&sources);
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let message = &loaded.problems[0].message;
+        assert!(
+            message.contains("[team] (redis_url, name)")
+                || message.contains("[team] (name, redis_url)"),
+            "{message}"
+        );
+        assert!(!message.contains("evil.example"), "{message}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::record::{HOUR, HourCounts, Line, VERSION};
+use super::record::{HOUR, HourCounts, Line, VERSION, hour_of};
 
 /// Hours of history kept.
 pub const RETENTION: u64 = 35 * 24 * HOUR;
@@ -163,12 +163,20 @@ pub fn fold(lines: Vec<Line>, now: u64, budget: u64) -> Vec<Line> {
     folded.extend(changes.into_iter().map(Line::Change));
     let size = |lines: &[Line]| -> u64 { lines.iter().map(|l| encode(l).len() as u64).sum() };
     let mut total = size(&folded);
+    let when = |line: &Line| match line {
+        Line::Hour(h) => h.hour,
+        Line::Change(c) => c.at,
+    };
+    // The newest hour is never dropped: it is what servers are writing now.
+    let newest = folded.iter().map(|l| hour_of(when(l))).max().unwrap_or(0);
     while total > budget {
         // The oldest entry goes first, hour or change alike.
-        let Some((index, _)) = folded.iter().enumerate().min_by_key(|(_, l)| match l {
-            Line::Hour(h) => h.hour,
-            Line::Change(c) => c.at,
-        }) else {
+        let Some((index, _)) = folded
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| hour_of(when(l)) < newest)
+            .min_by_key(|(_, l)| when(l))
+        else {
             break;
         };
         let removed = folded.remove(index);
@@ -330,7 +338,7 @@ mod tests {
             hour(now - HOUR, "b", 1),
             hour(now - RETENTION - 2 * HOUR, "a", 9),
             Line::Change(StateChange {
-                at: now - 10,
+                at: now + 10,
                 provider: "a".into(),
                 to: "down".into(),
                 ..Default::default()
@@ -339,8 +347,8 @@ mod tests {
         let folded = fold(lines, now, u64::MAX);
         assert_eq!(folded.len(), 3);
         assert!(matches!(&folded[0], Line::Hour(h) if h.provider == "a" && h.served == 5));
-        // Too big: the oldest goes first.
-        let small = fold(folded.clone(), now, encode(&folded[2]).len() as u64 + 1);
+        // Too big: the oldest goes first, but never the newest hour.
+        let small = fold(folded.clone(), now, 1);
         assert_eq!(small.len(), 1);
         assert!(matches!(&small[0], Line::Change(_)));
     }

@@ -15,6 +15,7 @@ pub mod file;
 pub mod ledger;
 pub mod record;
 pub mod recorder;
+pub mod report;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -122,3 +122,134 @@ fn an_accept_is_counted_for_the_provider_that_served_after_a_failover() {
         .sum();
     assert_eq!(a_failures, 1, "{text}");
 }
+
+// --- `switchboard-ls stats` ---------------------------------------------------------------
+
+/// 2026-12-04T12:30:00Z.
+const NOW: u64 = 1_796_387_400;
+const H: u64 = 3600;
+
+/// A latency histogram with `n` samples in the bucket whose upper bound is `bound_ms`.
+fn latency(bound_ms: u64, n: u64) -> Value {
+    const BOUNDS: [u64; 21] = [
+        10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500,
+        2000, 3000, 5000, 10000,
+    ];
+    let mut counts = vec![0u64; 22];
+    counts[BOUNDS.iter().position(|b| *b == bound_ms).unwrap()] = n;
+    json!(counts)
+}
+
+/// Six hours of a morning: claude slows down, goes down for 52 minutes (gpt and the cache
+/// serve meanwhile), recovers; an hour without traffic; a line of garbage.
+fn prepared_file(env: &TestEnv) {
+    let hour = |i: u64| NOW - NOW % H - (5 - i) * H;
+    let lines = [
+        json!({"type": "hour", "hour": hour(0), "provider": "claude", "served": 10, "accepted": 4, "latency_ms": latency(300, 10)}),
+        json!({"type": "hour", "hour": hour(1), "provider": "claude", "served": 8, "accepted": 2, "latency_ms": latency(1000, 8)}),
+        json!({"type": "change", "at": hour(2) + 600, "provider": "claude", "from": "healthy", "to": "down", "reason": "529 retryable", "session": "s1"}),
+        json!({"type": "hour", "hour": hour(2), "provider": "claude", "served": 3, "cached": 3, "failures": {"retryable": 5}}),
+        json!({"type": "hour", "hour": hour(2), "provider": "gpt", "served": 12, "accepted": 6, "failovers": 12, "latency_ms": latency(400, 12)}),
+        json!({"type": "change", "at": hour(3) + 120, "provider": "claude", "from": "down", "to": "healthy", "reason": "recovered", "session": "s1"}),
+        json!({"type": "hour", "hour": hour(3), "provider": "gpt", "served": 2, "failovers": 2, "latency_ms": latency(400, 2)}),
+        json!({"type": "hour", "hour": hour(5), "provider": "claude", "served": 5, "latency_ms": latency(200, 5)}),
+    ];
+    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    text.push_str("{\"type\": \"hour\", \"hour\": \"not a number\"}\n");
+    let path = stats_file(env);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn stats_command(env: &TestEnv, args: &[&str]) -> (String, String) {
+    let output = env
+        .command()
+        .arg("stats")
+        .args(args)
+        .env("SWITCHBOARD_STATS_NOW", "2026-12-04T12:30:00Z")
+        .output()
+        .expect("run stats");
+    assert!(output.status.success(), "{output:?}");
+    (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn stats_shows_the_table_the_summary_and_the_hourly_strip() {
+    let env = TestEnv::new();
+    prepared_file(&env);
+    let (out, err) = stats_command(&env, &["--since", "6h"]);
+    let expected = "\
+Switchboard — last 6 hours (2026-12-04 07:00 → 2026-12-04 12:30 UTC)
+
+provider      served accepted     p50     p95 failovers  outages
+claude            26      23%   285ms   975ms         0  1, 52 min
+gpt               14      43%   350ms   400ms        14  —
+
+from cache: 3 of 40 (8%), 0 stale; local engine: 0
+failures: claude 5 retryable
+
+last 6 hours: claude down once, 52 min in all; 14 completions served by gpt and
+3 from cache meanwhile.
+
+hourly health, oldest first (an hour a mark; ▁…█ latency, · no traffic, ✗ down)
+claude       ▃█✗✗·▂
+gpt          ··▄▄··
+";
+    assert_eq!(out, expected, "\n{out}");
+    assert!(out.lines().all(|l| l.chars().count() <= 80));
+    // The line that does not parse is skipped, with one warning.
+    assert_eq!(err.matches("unreadable line").count(), 1, "{err}");
+}
+
+#[test]
+fn stats_json_gives_the_same_figures_for_the_editors() {
+    let env = TestEnv::new();
+    prepared_file(&env);
+    let (out, _) = stats_command(&env, &["--json", "--since", "6h"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["since"], "2026-12-04T07:00:00Z");
+    assert_eq!(report["until"], "2026-12-04T12:30:00Z");
+    assert_eq!(report["hours"], 6);
+    let claude = &report["providers"][0];
+    assert_eq!(claude["name"], "claude");
+    assert_eq!(claude["served"], 26);
+    assert_eq!(claude["accepted_pct"], 23);
+    assert_eq!(claude["failures"], json!({"retryable": 5}));
+    assert_eq!(claude["latency_ms"], json!({"p50": 285, "p95": 975}));
+    assert_eq!(
+        claude["outages"],
+        json!([{"start": "2026-12-04T09:10:00Z", "end": "2026-12-04T10:02:00Z", "minutes": 52, "reason": "529 retryable"}])
+    );
+    assert_eq!(claude["hourly"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        claude["hourly"][2],
+        json!({"hour": "2026-12-04T09:00:00Z", "served": 3, "p50_ms": null, "down": true})
+    );
+    assert_eq!(report["providers"][1]["failovers"], 14);
+    assert_eq!(report["total"]["served"], 40);
+    assert_eq!(report["total"]["cache_hit_pct"], 8);
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("last 6 hours: claude down once, 52 min in all")
+    );
+}
+
+#[test]
+fn stats_works_with_no_file_and_no_server() {
+    let env = TestEnv::new();
+    let (out, err) = stats_command(&env, &[]);
+    assert!(out.contains("last 7 days: no completions recorded."), "{out}");
+    assert_eq!(err, "");
+    let output = env
+        .command()
+        .args(["stats", "--since", "soon"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}

@@ -132,8 +132,8 @@ const H: u64 = 3600;
 /// A latency histogram with `n` samples in the bucket whose upper bound is `bound_ms`.
 fn latency(bound_ms: u64, n: u64) -> Value {
     const BOUNDS: [u64; 21] = [
-        10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500,
-        2000, 3000, 5000, 10000,
+        10, 20, 30, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000,
+        3000, 5000, 10000,
     ];
     let mut counts = vec![0u64; 22];
     counts[BOUNDS.iter().position(|b| *b == bound_ms).unwrap()] = n;
@@ -244,7 +244,10 @@ fn stats_json_gives_the_same_figures_for_the_editors() {
 fn stats_works_with_no_file_and_no_server() {
     let env = TestEnv::new();
     let (out, err) = stats_command(&env, &[]);
-    assert!(out.contains("last 7 days: no completions recorded."), "{out}");
+    assert!(
+        out.contains("last 7 days: no completions recorded."),
+        "{out}"
+    );
     assert_eq!(err, "");
     let output = env
         .command()
@@ -252,4 +255,139 @@ fn stats_works_with_no_file_and_no_server() {
         .output()
         .unwrap();
     assert!(!output.status.success());
+}
+
+// --- the stats file -----------------------------------------------------------------------
+
+#[test]
+fn no_code_path_prompt_or_key_reaches_the_stats_file() {
+    const CODE: &str = "fn zebra_private_code_marker() { let quokka_local = 1; }";
+    const PATH_PART: &str = "alice_private_path_marker";
+    const KEY: &str = "sk-KEY_MARKER_9f8e7d6c5b4a";
+    const ANSWER: &str = "RETURNED_SUGGESTION_MARKER";
+    const PROVIDER_ERROR: &str = "PROVIDER_ERROR_MARKER";
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::status_with(529, PROVIDER_ERROR, &[]));
+    b.set_default(Reply::ok(ANSWER));
+    let env = TestEnv::new().with("OPENAI_FIM_API_KEY", KEY);
+    let mut client = LspClient::spawn(&env);
+    client.initialize(json!({
+        "routing": {"retries": 0, "hedge_ms": "off", "breaker_failures": 1},
+        "provider": [provider("a", &a), provider("b", &b)],
+    }));
+    let uri = format!("file:///home/{PATH_PART}/project/src/main.rs");
+    let text = format!("{CODE}\nlet x = ");
+    client.open(&uri, "rust", &text);
+    let item = client.completion(&uri, 1, 8)["items"][0].clone();
+    assert_eq!(item["data"]["provider"], "b", "{item}");
+    accept(&mut client, json!([item["command"]["arguments"][0]]));
+    // Again: from the cache this time.
+    let item = client.inline_completion(&uri, 1, 8)["items"][0].clone();
+    accept(&mut client, json!([item["command"]["arguments"][0]]));
+    assert!(client.shutdown().success());
+    // The upstream request did carry them: what must not be recorded was there to leak.
+    assert!(
+        b.requests()
+            .iter()
+            .any(|r| r.body.to_string().contains("zebra_private_code_marker"))
+    );
+
+    let dir = stats_file(&env).parent().unwrap().to_path_buf();
+    let mut written = String::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        written.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.unwrap().path()).unwrap(),
+        ));
+    }
+    assert!(written.contains("\"type\":\"hour\""), "{written}");
+    assert!(written.contains("\"type\":\"change\""), "{written}");
+    for secret in [
+        "zebra_private_code_marker",
+        "quokka_local",
+        PATH_PART,
+        "main.rs",
+        KEY,
+        "KEY_MARKER",
+        ANSWER,
+        PROVIDER_ERROR,
+        "let x",
+    ] {
+        assert!(
+            !written.contains(secret),
+            "{secret} reached the stats file:\n{written}"
+        );
+    }
+}
+
+#[test]
+fn two_servers_writing_at_once_lose_nothing() {
+    const EACH: u64 = 25;
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok("same_answer"));
+    // Both write every 20 ms and compact past 1500 bytes, so appends and compactions
+    // of the two overlap many times.
+    let env = TestEnv::new()
+        .with("SWITCHBOARD_STATS_FLUSH_MS", "20")
+        .with("SWITCHBOARD_STATS_MAX_BYTES", "1500");
+    let options = json!({"cache": {"ttl_secs": 0}, "provider": [provider("a", &fake)]});
+    let mut one = LspClient::spawn(&env);
+    let mut two = LspClient::spawn(&env);
+    one.initialize(options.clone());
+    two.initialize(options);
+    one.open(URI, "rust", "let x = ");
+    two.open(URI, "rust", "let y = ");
+    for _ in 0..EACH {
+        for (client, col) in [(&mut one, 8), (&mut two, 8)] {
+            let item = client.completion(URI, 0, col)["items"][0].clone();
+            accept(client, json!([item["command"]["arguments"][0]]));
+        }
+    }
+    assert!(one.shutdown().success());
+    assert!(two.shutdown().success());
+
+    let contents = std::fs::read_to_string(stats_file(&env)).unwrap();
+    assert!(
+        contents
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{contents}"
+    );
+    assert_eq!(totals(&env, "a", "served"), 2 * EACH);
+    assert_eq!(totals(&env, "a", "accepted"), 2 * EACH);
+}
+
+#[test]
+fn a_corrupt_stats_file_is_one_warning_and_a_fresh_start() {
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok("from_a"));
+    let env = TestEnv::new();
+    let path = stats_file(&env);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut garbage = b"{\"type\":\"hour\",\"hour\":".to_vec();
+    garbage.extend((0..4000u32).map(|i| (i * 7919 % 251) as u8));
+    garbage.extend(b"\nnot json either\n");
+    std::fs::write(&path, &garbage).unwrap();
+
+    let mut client = LspClient::spawn(&env);
+    client.initialize(json!({"provider": [provider("a", &fake)]}));
+    client.open(URI, "rust", "let x = ");
+    for _ in 0..3 {
+        let item = client.completion(URI, 0, 8)["items"][0].clone();
+        assert_eq!(item["data"]["provider"], "a");
+    }
+    let (status, stderr) = client.shutdown_with_stderr();
+    assert!(status.success());
+    assert_eq!(stderr.matches("stats file").count(), 1, "{stderr}");
+    assert!(stderr.contains("WARN"), "{stderr}");
+
+    // The garbage is gone; what this server counted is there.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{text}"
+    );
+    assert_eq!(totals(&env, "a", "served"), 3);
+    let (_, err) = stats_command(&env, &[]);
+    assert_eq!(err, "");
 }

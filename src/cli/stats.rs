@@ -20,8 +20,7 @@ pub struct Args {
 }
 
 fn parse_since(text: &str) -> Result<u64, String> {
-    report::parse_span(text)
-        .ok_or_else(|| format!("\"{text}\" is not a span like 24h, 7d or 2w"))
+    report::parse_span(text).ok_or_else(|| format!("\"{text}\" is not a span like 24h, 7d or 2w"))
 }
 
 /// Now, or `SWITCHBOARD_STATS_NOW`.

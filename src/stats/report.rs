@@ -562,7 +562,13 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
     if text.get(4..5)? != "-" || text.get(7..8)? != "-" || text.get(13..14)? != ":" {
         return None;
     }
-    if !matches!(text.get(10..11)?, "T" | "t" | " ") || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !matches!(text.get(10..11)?, "T" | "t" | " ")
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -675,7 +681,10 @@ mod tests {
         let b = [change(1200, "b", "down"), change(1900, "b", "exit")];
         let all: Vec<&StateChange> = a.iter().chain(&b).collect();
         let spans = outages(&all, 0, 10_000);
-        assert_eq!(spans["claude"], vec![((1000, 1900), "529 retryable".to_string())]);
+        assert_eq!(
+            spans["claude"],
+            vec![((1000, 1900), "529 retryable".to_string())]
+        );
     }
 
     #[test]
@@ -683,7 +692,10 @@ mod tests {
         let c = [change(1000, "a", "down"), change(1060, "a", "down")];
         let all: Vec<&StateChange> = c.iter().collect();
         let grace = FLUSH_PERIOD.as_secs() * 2;
-        assert_eq!(outages(&all, 0, 100_000)["claude"][0].0, (1000, 1060 + grace));
+        assert_eq!(
+            outages(&all, 0, 100_000)["claude"][0].0,
+            (1000, 1060 + grace)
+        );
         // Still going now.
         assert_eq!(outages(&all, 0, 1100)["claude"][0].0, (1000, 1100));
     }

@@ -18,7 +18,10 @@ fn gemini_2024_framing_with_stop_on_every_chunk_yields_the_whole_text() {
     let text = decode_sse(&std::fs::read(path).unwrap(), GeminiStream::default()).unwrap();
     assert!(text.starts_with("In the quaint, sunlit cottage"), "{text}");
     assert!(text.contains(" companions named Mittens"), "{text}");
-    assert!(text.ends_with(" other and for adventure stronger than ever."), "{text}");
+    assert!(
+        text.ends_with(" other and for adventure stronger than ever."),
+        "{text}"
+    );
 }
 
 #[test]
@@ -41,7 +44,13 @@ fn openai_chat_stream_reads_past_a_finish_reason_to_done() {
         "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"pow(b, 2)\"},\"finish_reason\":\"stop\"}]}\n\n",
         "data: [DONE]\n\n",
     );
-    let text = decode_sse(body.as_bytes(), DoneStream { text_of: delta_content }).unwrap();
+    let text = decode_sse(
+        body.as_bytes(),
+        DoneStream {
+            text_of: delta_content,
+        },
+    )
+    .unwrap();
     assert_eq!(text, "pow(a, 2) + pow(b, 2)");
 }
 
@@ -53,7 +62,13 @@ fn fim_completions_stream_reads_past_a_finish_reason_to_done() {
         "data: {\"choices\":[{\"index\":0,\"text\":\" + (b * b)\",\"finish_reason\":\"stop\"}]}\n\n",
         "data: [DONE]\n\n",
     );
-    let text = decode_sse(body.as_bytes(), DoneStream { text_of: choice_text }).unwrap();
+    let text = decode_sse(
+        body.as_bytes(),
+        DoneStream {
+            text_of: choice_text,
+        },
+    )
+    .unwrap();
     assert_eq!(text, "(a * a) + (b * b)");
 }
 

@@ -79,6 +79,9 @@ impl Case {
 }
 
 fn corpus_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SWITCHBOARD_CORPUS_DIR") {
+        return dir.into();
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/insertion")
 }
 
@@ -352,7 +355,7 @@ fn sample(cases: &[Case]) -> Vec<&Case> {
 fn a_sample_is_inserted_the_same_through_the_binary_for_both_methods() {
     let cases = corpus();
     let sample = sample(&cases);
-    assert!(sample.len() >= 6);
+    assert!(!sample.is_empty());
     for method in ["inline", "completion"] {
         let results = accepted_over_stdio(&sample, method);
         let wrong: Vec<String> = results

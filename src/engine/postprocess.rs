@@ -141,8 +141,11 @@ fn extract_code(text: &str) -> &str {
 /// or lines that equal the code below.
 fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Syntax) -> String {
     let suffix_line = suffix.split('\n').next().unwrap_or("").trim_end();
-    if !suffix_line.trim().is_empty()
-        && let Some(cut) = repeated_line_end(text, suffix_line, line_before, syntax)
+    // The answer's end repeating the start of what follows the cursor: on this line
+    // (`a, b)` before `)`), or across lines (a FIM model writing on past `]\n}`).
+    let head = suffix.trim_end();
+    if !head.trim().is_empty()
+        && let Some(cut) = repeated_line_end(text, head, line_before, syntax)
     {
         return text[..cut].to_string();
     }
@@ -176,14 +179,14 @@ fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Sy
     text.to_string()
 }
 
-/// Where to cut `text` so that its end does not repeat the start of `suffix_line`; `None`
+/// Where to cut `text` so that its end does not repeat the start of `suffix`; `None`
 /// when nothing truly repeats. A repeated part with brackets or quotes is cut only if
 /// each of them closes something opened before the answer; one without is cut only if
 /// it is a few characters long and starts on a token boundary. A `;` or `,` the answer
 /// writes after such closers goes with them.
 fn repeated_line_end(
     text: &str,
-    suffix_line: &str,
+    suffix: &str,
     line_before: &str,
     syntax: Syntax,
 ) -> Option<usize> {
@@ -203,12 +206,12 @@ fn repeated_line_end(
     for &dropped in candidates {
         let end = text.len() - dropped;
         let body = &text[..end];
-        let max = body.len().min(suffix_line.len());
+        let max = body.len().min(suffix.len());
         for len in (1..=max).rev() {
-            if !suffix_line.is_char_boundary(len) || !body.is_char_boundary(end - len) {
+            if !suffix.is_char_boundary(len) || !body.is_char_boundary(end - len) {
                 continue;
             }
-            let overlap = &suffix_line[..len];
+            let overlap = &suffix[..len];
             if !body.ends_with(overlap) || overlap.trim().is_empty() {
                 continue;
             }

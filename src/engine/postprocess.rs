@@ -75,15 +75,19 @@ pub fn clean_as(raw: &str, request: &ProviderRequest, style: AnswerStyle) -> Str
             }
         }
     }
-    text = strip_repeated_suffix(&text, &suffix, line_before, syntax);
-    let trimmed = text.trim_end();
-    if trimmed.trim().is_empty() {
+    let (text, cut_on_line) = strip_repeated_suffix(&text, &suffix, line_before, syntax);
+    let mut end = text.trim_end().len();
+    if end == 0 || text.trim().is_empty() {
         return String::new();
     }
+    if cut_on_line && !text[end..].contains('\n') {
+        // `{ name: "Ada", age: 36 }` before `}`: the space before the cut belongs.
+        end = text.len();
+    }
     if crlf {
-        trimmed.replace('\n', "\r\n")
+        text[..end].replace('\n', "\r\n")
     } else {
-        trimmed.to_string()
+        text[..end].to_string()
     }
 }
 
@@ -138,8 +142,13 @@ fn extract_code(text: &str) -> &str {
 
 /// Cuts what repeats the code after the cursor: an ending that equals the start of the
 /// rest of the line (a closing bracket or quote only when the answer did not open it),
-/// or lines that equal the code below.
-fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Syntax) -> String {
+/// or lines that equal the code below. `true` when the cut was on the cursor's line.
+fn strip_repeated_suffix(
+    text: &str,
+    suffix: &str,
+    line_before: &str,
+    syntax: Syntax,
+) -> (String, bool) {
     let suffix_line = suffix.split('\n').next().unwrap_or("").trim_end();
     // The answer's end repeating the start of what follows the cursor: on this line
     // (`a, b)` before `)`), or across lines (a FIM model writing on past `]\n}`).
@@ -147,7 +156,7 @@ fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Sy
     if !head.trim().is_empty()
         && let Some(cut) = repeated_line_end(text, head, line_before, syntax)
     {
-        return text[..cut].to_string();
+        return (text[..cut].to_string(), true);
     }
     // A multi-line answer that runs into the code below the cursor.
     let next_code_line = suffix
@@ -161,7 +170,7 @@ fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Sy
             && trimmed[newline + 1..].trim() == next
             && !closes_its_own(trimmed, newline + 1, line_before, syntax)
         {
-            return trimmed[..newline].to_string();
+            return (trimmed[..newline].to_string(), false);
         }
     }
     // Longer lines are distinctive enough to cut at their first repeat.
@@ -171,12 +180,12 @@ fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Sy
         let mut offset = 0;
         for line in text.split_inclusive('\n') {
             if offset > 0 && line.trim() == next {
-                return text[..offset].to_string();
+                return (text[..offset].to_string(), false);
             }
             offset += line.len();
         }
     }
-    text.to_string()
+    (text.to_string(), false)
 }
 
 /// Where to cut `text` so that its end does not repeat the start of `suffix`; `None`
@@ -184,12 +193,7 @@ fn strip_repeated_suffix(text: &str, suffix: &str, line_before: &str, syntax: Sy
 /// each of them closes something opened before the answer; one without is cut only if
 /// it is a few characters long and starts on a token boundary. A `;` or `,` the answer
 /// writes after such closers goes with them.
-fn repeated_line_end(
-    text: &str,
-    suffix: &str,
-    line_before: &str,
-    syntax: Syntax,
-) -> Option<usize> {
+fn repeated_line_end(text: &str, suffix: &str, line_before: &str, syntax: Syntax) -> Option<usize> {
     let marks = brackets::closes_outside(line_before, text, syntax);
     // Byte offset of each char of `text`, and its mark.
     let chars: Vec<(usize, char, bool)> = text

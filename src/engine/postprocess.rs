@@ -80,8 +80,9 @@ pub fn clean_as(raw: &str, request: &ProviderRequest, style: AnswerStyle) -> Str
     if end == 0 || text.trim().is_empty() {
         return String::new();
     }
-    if cut_on_line && !text[end..].contains('\n') {
-        // `{ name: "Ada", age: 36 }` before `}`: the space before the cut belongs.
+    if cut_on_line {
+        // `{ name: "Ada", age: 36 }` before `}`, or `\n  }` before `}`: the space or
+        // line break in front of the repeated closer belongs to the answer.
         end = text.len();
     }
     if crlf {

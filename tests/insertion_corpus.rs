@@ -94,7 +94,9 @@ fn corpus() -> Vec<Case> {
     files.sort();
     let mut cases = Vec::new();
     for file in files {
-        let language = file.file_stem().unwrap().to_string_lossy().to_string();
+        // `python.toml`, `python.core.toml`: the language is the name up to its first dot.
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let language = name.split('.').next().unwrap_or_default().to_string();
         let text = std::fs::read_to_string(&file).unwrap();
         let parsed: CorpusFile =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));

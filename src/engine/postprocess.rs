@@ -37,6 +37,9 @@ pub fn clean_as(raw: &str, request: &ProviderRequest, style: AnswerStyle) -> Str
     let syntax = Syntax::for_language(&request.language);
 
     let mut text = extract_code(&raw).to_string();
+    if style == AnswerStyle::Chat {
+        text = drop_prose_intro(&text).to_string();
+    }
     // Read as the document's own indentation (not relative to column 0).
     let mut absolute = false;
     if !line_before.trim().is_empty() {
@@ -139,6 +142,17 @@ fn extract_code(text: &str) -> &str {
     let body_end = fences.get(1).map_or(text.len(), |&(start, _)| start);
     let body = &text[first_end.min(body_end)..body_end];
     body.strip_suffix('\n').unwrap_or(body)
+}
+
+/// "Here is the completion:\nx + 1" without a fence → "x + 1".
+fn drop_prose_intro(text: &str) -> &str {
+    let start = text.len() - text.trim_start_matches('\n').len();
+    match text[start..].split_once('\n') {
+        Some((first, rest)) if crate::providers::is_prose_intro(first) => {
+            rest.trim_start_matches('\n')
+        }
+        _ => text,
+    }
 }
 
 /// Cuts what repeats the code after the cursor: an ending that equals the start of the

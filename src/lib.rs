@@ -11,4 +11,5 @@ pub mod logging;
 pub mod lsp;
 pub mod providers;
 pub mod router;
+pub mod stats;
 pub mod status_page;

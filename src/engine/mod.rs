@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use crate::cache::{self, Cache, ContextKey, Hit, InFlight, Joined};
 use crate::config::Config;
 use crate::health::{HealthBoard, HealthEvent};
-use crate::providers::{self, shared_client};
+use crate::providers::{self, ErrorClass, shared_client};
 use crate::router::{Budget, Routed, Router};
 
 pub use context::{CompletionRequest, language_for_path};
@@ -36,6 +36,9 @@ pub struct Completion {
     /// Served from the cache past its freshness because every provider failed.
     pub stale: bool,
     pub latency: Duration,
+    /// The providers that failed on the way to this answer, with how (for `stats`):
+    /// non-empty means it was served after a failover.
+    pub failed: Vec<(String, ErrorClass)>,
 }
 
 /// Everything built from one config: swapped whole on reload, so a request in flight
@@ -368,7 +371,9 @@ impl Engine {
         started: Instant,
     ) -> Completion {
         if let Some(entry) = self.cache.stale(key) {
-            return from_cache(entry.text.clone(), &entry, true, started);
+            let mut completion = from_cache(entry.text.clone(), &entry, true, started);
+            completion.failed = failed(routed);
+            return completion;
         }
         finish(local_text, routed, false, false, started)
     }
@@ -404,7 +409,16 @@ fn finish(
         cached,
         stale,
         latency: started.elapsed(),
+        failed: failed(routed),
     }
+}
+
+fn failed(routed: &Routed) -> Vec<(String, ErrorClass)> {
+    routed
+        .failures
+        .iter()
+        .map(|(name, error)| (name.clone(), error.class))
+        .collect()
 }
 
 fn from_cache(text: String, entry: &cache::Entry, stale: bool, started: Instant) -> Completion {
@@ -415,5 +429,6 @@ fn from_cache(text: String, entry: &cache::Entry, stale: bool, started: Instant)
         cached: true,
         stale,
         latency: started.elapsed(),
+        failed: Vec::new(),
     }
 }

@@ -1,5 +1,7 @@
-//! `workspace/executeCommand`: the six commands of DESIGN.md §1. Arguments are JSON
+//! `workspace/executeCommand`: the seven commands of DESIGN.md §1. Arguments are JSON
 //! strings (provider names); an unknown name is an error that lists the known ones.
+//! `switchboard.accepted ID` is the exception: its argument is a suggestion's id, and
+//! it answers `null` whatever the id (an expired one is no error the user should see).
 
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
@@ -14,14 +16,17 @@ pub const DISABLE: &str = "switchboard.disable";
 pub const ENABLE: &str = "switchboard.enable";
 pub const CLEAR_CACHE: &str = "switchboard.clearCache";
 pub const OPEN_STATUS_PAGE: &str = "switchboard.openStatusPage";
+/// Sent by the editor when the user accepts a suggestion (DESIGN.md §5).
+pub const ACCEPTED: &str = "switchboard.accepted";
 
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 7] = [
     STATUS,
     RETRY,
     DISABLE,
     ENABLE,
     CLEAR_CACHE,
     OPEN_STATUS_PAGE,
+    ACCEPTED,
 ];
 
 fn invalid(message: String) -> Error {
@@ -34,6 +39,13 @@ fn invalid(message: String) -> Error {
 
 impl Backend {
     pub(super) async fn run_command(&self, command: &str, arguments: &[Value]) -> Result<Value> {
+        if command == ACCEPTED {
+            let id = arguments.first().and_then(Value::as_str).unwrap_or("");
+            if !self.stats.accepted(id) {
+                tracing::debug!("{ACCEPTED}: unknown, expired or already counted id {id:?}");
+            }
+            return Ok(Value::Null);
+        }
         let name = match arguments.first() {
             None | Some(Value::Null) => None,
             Some(Value::String(name)) => Some(name.clone()),

@@ -30,6 +30,7 @@ use crate::config::{self, ConfigProblem, ConfigSources};
 use crate::document::{DocumentStore, Edit, EditRejected, Encoding, LineCol, Snapshot};
 use crate::engine::{Completion, CompletionRequest, Engine};
 use crate::providers::Neighbours;
+use crate::stats::Stats;
 use crate::status_page;
 
 /// Open documents whose text the local engine searches, at most.
@@ -59,6 +60,8 @@ pub struct Backend {
     completion_slots: Arc<tokio::sync::Semaphore>,
     /// When the concurrency limit was last reported.
     limit_reported: Mutex<Option<std::time::Instant>>,
+    /// Served and accepted suggestions, for `switchboard-ls stats`.
+    pub(super) stats: Stats,
 }
 
 /// A runaway client cannot make the server hold more completions than this; the extra
@@ -84,6 +87,7 @@ impl Backend {
             refused: Mutex::new(std::collections::HashSet::new()),
             completion_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_COMPLETIONS)),
             limit_reported: Mutex::new(None),
+            stats: Stats::new(),
         }
     }
 
@@ -176,8 +180,9 @@ impl Backend {
             .await;
     }
 
-    /// Runs one completion for `uri` at `position`. `None` when the document is not
-    /// open or a newer request superseded this one.
+    /// Runs one completion for `uri` at `position`, with the id its item carries for
+    /// `switchboard.accepted`. `None` when the document is not open or a newer request
+    /// superseded this one.
     /// `kind` separates inline from popup requests: a client that sends both for one
     /// document must not have one supersede the other.
     async fn complete_at(
@@ -185,7 +190,7 @@ impl Backend {
         uri: &Uri,
         position: Position,
         kind: &'static str,
-    ) -> Option<(Completion, Snapshot)> {
+    ) -> Option<(Completion, Snapshot, String)> {
         let key = uri.as_str();
         let encoding = self.encoding();
         let at = LineCol {
@@ -230,7 +235,10 @@ impl Backend {
             std::future::pending::<()>().await
         };
         tokio::select! {
-            completion = self.engine.complete(request) => Some((completion, snapshot)),
+            completion = self.engine.complete(request) => {
+                let id = self.stats.served(&completion, &self.engine);
+                Some((completion, snapshot, id))
+            }
             () = superseded => {
                 tracing::debug!("completion superseded by a newer request for {key}");
                 None
@@ -271,7 +279,7 @@ impl Backend {
         let uri = params.text_document.uri;
         Ok(
             match self.complete_at(&uri, params.position, "inline").await {
-                Some((completion, snapshot)) => reply::inline(&completion, &snapshot),
+                Some((completion, snapshot, id)) => reply::inline(&completion, &snapshot, &id),
                 None => InlineCompletionResponse::Items(Vec::new()),
             },
         )
@@ -387,6 +395,7 @@ impl LanguageServer for Backend {
         self.report_problems(problems).await;
         self.restart_pollers();
         self.engine.start_cache_writer();
+        self.stats.start(self.engine.clone());
         tokio::spawn(
             self.surface
                 .clone()
@@ -438,6 +447,7 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.flush_cache()).await;
+        self.stats.flush().await;
         Ok(())
     }
 
@@ -505,8 +515,8 @@ impl LanguageServer for Backend {
             .complete_at(&at.text_document.uri, at.position, "popup")
             .await
         {
-            Some((completion, snapshot)) => {
-                reply::completion_list(&completion, &snapshot, self.encoding())
+            Some((completion, snapshot, id)) => {
+                reply::completion_list(&completion, &snapshot, self.encoding(), &id)
             }
             None => CompletionList {
                 is_incomplete: true,

@@ -3,7 +3,9 @@
 //! The LSP server, the CLI and the benchmark all call [`Engine::complete`] with a plain
 //! [`CompletionRequest`]. Architecture invariant: no LSP types here.
 
+mod brackets;
 mod context;
+mod indent;
 mod postprocess;
 
 use std::sync::{Arc, RwLock};
@@ -20,7 +22,7 @@ use crate::providers::{self, ErrorClass, shared_client};
 use crate::router::{Budget, Routed, Router};
 
 pub use context::{CompletionRequest, language_for_path};
-pub use postprocess::clean;
+pub use postprocess::{AnswerStyle, clean, clean_as};
 
 /// A completion and where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,24 @@ impl Runtime {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// `routed.text` cleaned for `request`, the way its provider's kind writes answers.
+    pub fn clean(&self, routed: &Routed, request: &providers::ProviderRequest) -> String {
+        use crate::config::ProviderKind;
+        let kind = self
+            .config
+            .providers
+            .iter()
+            .find(|p| p.name == routed.provider)
+            .map(|p| p.kind);
+        let style = match kind {
+            Some(ProviderKind::Anthropic | ProviderKind::OpenAi | ProviderKind::Gemini) => {
+                AnswerStyle::Chat
+            }
+            _ => AnswerStyle::Fill,
+        };
+        clean_as(&routed.text, request, style)
     }
 
     /// Whether `path` must never be sent to a cloud provider.
@@ -253,7 +273,7 @@ impl Engine {
                 .route(&provider_request, deadline, false)
                 .await;
             return finish(
-                clean(&routed.text, &provider_request),
+                runtime.clean(&routed, &provider_request),
                 &routed,
                 false,
                 false,
@@ -308,7 +328,7 @@ impl Engine {
                 .router
                 .route(&provider_request, deadline, true)
                 .await;
-            let text = clean(&routed.text, &provider_request);
+            let text = runtime.clean(&routed, &provider_request);
             if !routed.cloud_failed {
                 self.cache.insert(
                     key,
@@ -328,7 +348,7 @@ impl Engine {
                 .route(&provider_request, deadline, true)
                 .await;
             return finish(
-                clean(&routed.text, &provider_request),
+                runtime.clean(&routed, &provider_request),
                 &routed,
                 false,
                 false,
@@ -368,7 +388,7 @@ async fn flight(
     deadline: Instant,
 ) -> FlightResult {
     let routed = runtime.router.route(&request, deadline, true).await;
-    let text = clean(&routed.text, &request);
+    let text = runtime.clean(&routed, &request);
     if !routed.cloud_failed {
         cache.insert(key, &request, &text, &routed.provider, &routed.model, true);
     }

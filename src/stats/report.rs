@@ -699,4 +699,47 @@ mod tests {
         // Still going now.
         assert_eq!(outages(&all, 0, 1100)["claude"][0].0, (1000, 1100));
     }
+
+    #[test]
+    fn every_window_fits_80_columns() {
+        let now = 1_796_387_400;
+        let mut lines = Vec::new();
+        for (i, name) in ["a-very-long-provider-name", "gpt", "local"]
+            .iter()
+            .enumerate()
+        {
+            for h in 0..24 * 40 {
+                let mut counts = HourCounts::new(hour_of(now) - h * HOUR, name);
+                counts.served = 1_000_000 + h;
+                counts.accepted = h;
+                counts.failovers = 123_456_789;
+                counts.record_latency(50 + h * 10 * (i as u64 + 1));
+                counts.failures.insert("rate_limited".into(), 77);
+                lines.push(Line::Hour(counts));
+            }
+            lines.push(Line::Change(StateChange {
+                at: now - 3 * 24 * HOUR,
+                provider: name.to_string(),
+                to: "down".into(),
+                session: "s".into(),
+                ..Default::default()
+            }));
+        }
+        for span in [
+            HOUR,
+            24 * HOUR,
+            7 * 24 * HOUR,
+            30 * 24 * HOUR,
+            35 * 24 * HOUR,
+        ] {
+            let text = render(&build(&lines, now, span));
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= 80,
+                    "{} columns: {line}",
+                    line.chars().count()
+                );
+            }
+        }
+    }
 }

@@ -462,3 +462,128 @@ fn closing_the_active_document_takes_the_diagnostics_off_it() {
     );
     diagnostics_where(&mut client, URI, |d| d.is_empty());
 }
+
+#[test]
+fn the_diagnostic_spans_its_line_from_the_first_non_blank_character() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::status(401));
+    b.set_default(Reply::ok("b"));
+    let mut client = start(
+        vec![provider("claude", &a), provider("gpt", &b)],
+        json!({"hedge_ms": "off"}),
+    );
+    complete(&mut client);
+    let diagnostics = diagnostics_where(&mut client, URI, has("auth-error"));
+    let d = with_code(&diagnostics, "auth-error").unwrap();
+    // Line 1 is `    let x = `: from `l` (column 4) to the end of the line.
+    assert_eq!(
+        d["range"],
+        json!({"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 12}})
+    );
+    // A client that asks for actions on that range (Helix sends the diagnostic) gets them.
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": d["range"], "context": {"diagnostics": []}}),
+    );
+    let titles: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Retry claude now"), "{titles:?}");
+}
+
+#[test]
+fn an_empty_line_still_gets_a_one_character_diagnostic() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::status(401));
+    b.set_default(Reply::ok("b"));
+    let mut client = start(
+        vec![provider("claude", &a), provider("gpt", &b)],
+        json!({"hedge_ms": "off"}),
+    );
+    client.open(OTHER, "rust", "fn f() {\n\n}\n");
+    client.completion(OTHER, 1, 0);
+    let diagnostics = diagnostics_where(&mut client, OTHER, has("auth-error"));
+    let range = &with_code(&diagnostics, "auth-error").unwrap()["range"];
+    assert_eq!(
+        range,
+        &json!({"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 1}})
+    );
+}
+
+#[test]
+fn a_background_open_and_close_does_not_move_or_clear_the_diagnostics() {
+    // VS Code opens and closes its own settings.json unseen (e.g. on "Toggle Minimap").
+    const SETTINGS: &str = "file:///home/user/.config/Code/User/settings.json";
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::status(401));
+    b.set_default(Reply::ok("b"));
+    let mut client = start(
+        vec![provider("claude", &a), provider("gpt", &b)],
+        json!({"hedge_ms": "off"}),
+    );
+    complete(&mut client);
+    diagnostics_where(&mut client, URI, has("auth-error"));
+    client.open(SETTINGS, "jsonc", "{\n  \"editor.minimap.enabled\": false\n}\n");
+    // A state change while the settings file is open is published on the user's
+    // document, not on the file opened in the background.
+    client.request(
+        "workspace/executeCommand",
+        json!({"command": "switchboard.disable", "arguments": ["gpt"]}),
+    );
+    let shown = client.wait_notification("textDocument/publishDiagnostics", |p| {
+        p["diagnostics"]
+            .as_array()
+            .is_some_and(|d| with_code(d, "provider-disabled").is_some())
+    });
+    assert_eq!(shown["uri"], URI);
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": SETTINGS}}),
+    );
+    client.request(
+        "workspace/executeCommand",
+        json!({"command": "switchboard.enable", "arguments": ["gpt"]}),
+    );
+    let after_close = diagnostics_where(&mut client, URI, |d| {
+        with_code(d, "provider-disabled").is_none() && with_code(d, "auth-error").is_some()
+    });
+    assert!(with_code(&after_close, "auth-error").is_some());
+    let published = client.notifications("textDocument/publishDiagnostics");
+    assert!(
+        published.iter().all(|p| p["uri"] != SETTINGS),
+        "{published:?}"
+    );
+}
+
+#[test]
+fn a_disabled_provider_offers_enable() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::ok("a"));
+    b.set_default(Reply::ok("b"));
+    let mut client = start(
+        vec![provider("claude", &a), provider("gpt", &b)],
+        json!({"hedge_ms": "off"}),
+    );
+    complete(&mut client);
+    client.request(
+        "workspace/executeCommand",
+        json!({"command": "switchboard.disable", "arguments": ["claude"]}),
+    );
+    let diagnostics = diagnostics_where(&mut client, URI, has("provider-disabled"));
+    let d = with_code(&diagnostics, "provider-disabled").unwrap().clone();
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": URI}, "range": d["range"], "context": {"diagnostics": [d]}}),
+    );
+    let enable = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Enable claude")
+        .unwrap_or_else(|| panic!("no Enable action in {actions}"));
+    assert_eq!(enable["command"]["command"], "switchboard.enable");
+    assert_eq!(enable["command"]["arguments"], json!(["claude"]));
+}

@@ -397,9 +397,12 @@ impl LanguageServer for Backend {
         self.engine.start_cache_writer();
         self.stats.start(self.engine.clone());
         tokio::spawn(
-            self.surface
-                .clone()
-                .run(self.client.clone(), self.engine.clone()),
+            self.surface.clone().run(
+                self.client.clone(),
+                self.engine.clone(),
+                self.documents.clone(),
+                self.encoding(),
+            ),
         );
         // Every health change becomes a `switchboard/status` notification, sent from
         // its own task so a slow client never holds up a completion.
@@ -457,7 +460,9 @@ impl LanguageServer for Backend {
             .documents
             .open(doc.uri.as_str(), &doc.text, doc.version, &doc.language_id)
         {
-            Ok(()) => self.surface.touch(&doc.uri, None),
+            // Opening alone does not move the status diagnostics (DESIGN.md §5): editors
+            // open their own files in the background.
+            Ok(()) => self.surface.opened(&doc.uri),
             Err(refused) => self.refuse(&doc.uri, refused).await,
         }
     }

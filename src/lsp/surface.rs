@@ -20,6 +20,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::config::{ConfigProblem, Notify as NotifySetting, ProviderConfig};
+use crate::document::{DocumentStore, Encoding};
 use crate::engine::{Engine, Runtime};
 use crate::health::{DisableReason, HealthState, PageLevel, ProviderHealth};
 use crate::providers::ErrorClass;
@@ -30,7 +31,8 @@ const MESSAGE_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Default)]
 struct State {
-    /// The last document opened, changed or completed in.
+    /// The last document changed or completed in (a `didOpen` counts only when there
+    /// is none: editors open and close their own settings files unseen).
     active: Option<Uri>,
     /// Per document: the line of its last completion request.
     lines: HashMap<String, u32>,
@@ -70,6 +72,17 @@ impl Surface {
         }
     }
 
+    /// `uri` was opened: it takes the diagnostics only if no document holds them yet
+    /// (so config errors show on the first file), never from the one the user works in.
+    pub fn opened(&self, uri: &Uri) {
+        let mut state = self.lock();
+        if state.active.is_none() {
+            state.active = Some(uri.clone());
+            drop(state);
+            self.wake.notify_one();
+        }
+    }
+
     pub fn closed(&self, uri: &Uri) {
         let mut state = self.lock();
         state.lines.remove(uri.as_str());
@@ -98,8 +111,14 @@ impl Surface {
             .unwrap_or_default()
     }
 
-    /// Runs until the server stops.
-    pub async fn run(self: Arc<Self>, client: Client, engine: Arc<Engine>) {
+    /// Runs until the server stops. `documents` gives each diagnostic its range.
+    pub async fn run(
+        self: Arc<Self>,
+        client: Client,
+        engine: Arc<Engine>,
+        documents: Arc<DocumentStore>,
+        encoding: Encoding,
+    ) {
         let mut events = engine.subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -118,11 +137,19 @@ impl Surface {
             runtime.board().refresh();
             let health = runtime.board().snapshot();
             self.speak(&client, &runtime, &health).await;
-            self.publish(&client, &runtime, &health).await;
+            self.publish(&client, &runtime, &health, &documents, encoding)
+                .await;
         }
     }
 
-    async fn publish(&self, client: &Client, runtime: &Runtime, health: &[ProviderHealth]) {
+    async fn publish(
+        &self,
+        client: &Client,
+        runtime: &Runtime,
+        health: &[ProviderHealth],
+        documents: &DocumentStore,
+        encoding: Encoding,
+    ) {
         let (target, stale_target, diagnostics) = {
             let state = self.lock();
             match state.active.clone() {
@@ -133,7 +160,14 @@ impl Surface {
                 },
                 Some(active) => {
                     let line = state.lines.get(active.as_str()).copied().unwrap_or(0);
-                    let diagnostics = diagnostics(runtime, health, &state.problems, line);
+                    let range = match documents.line_span(active.as_str(), line, encoding) {
+                        Some((from, to)) => Range::new(
+                            Position::new(from.line, from.col),
+                            Position::new(to.line, to.col),
+                        ),
+                        None => Range::new(Position::new(line, 0), Position::new(line, 1)),
+                    };
+                    let diagnostics = diagnostics(runtime, health, &state.problems, range);
                     if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
                         return;
                     }
@@ -275,7 +309,7 @@ fn all_down(runtime: &Runtime, health: &[ProviderHealth]) -> bool {
 }
 
 fn diagnostic(
-    line: u32,
+    range: Range,
     severity: DiagnosticSeverity,
     code: &str,
     message: String,
@@ -283,7 +317,7 @@ fn diagnostic(
     provider: Option<&str>,
 ) -> Diagnostic {
     Diagnostic {
-        range: Range::new(Position::new(line, 0), Position::new(line, 0)),
+        range,
         severity: Some(severity),
         code: Some(NumberOrString::String(code.to_string())),
         code_description: href
@@ -324,17 +358,17 @@ fn auth_message(provider: &ProviderConfig, error: &crate::providers::ProviderErr
     format!("{} ({}): {what} — {fix}", provider.name, provider.kind)
 }
 
-/// The status diagnostics for the current health, at `line`.
+/// The status diagnostics for the current health, drawn over `range`.
 pub fn diagnostics(
     runtime: &Runtime,
     health: &[ProviderHealth],
     problems: &[ConfigProblem],
-    line: u32,
+    range: Range,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for problem in problems {
         out.push(diagnostic(
-            line,
+            range,
             DiagnosticSeverity::ERROR,
             "config-error",
             problem.message.clone(),
@@ -358,7 +392,7 @@ pub fn diagnostics(
                     .as_deref()
                     .unwrap_or("its key variable");
                 out.push(diagnostic(
-                    line,
+                    range,
                     DiagnosticSeverity::ERROR,
                     "auth-error",
                     format!("{label}: no API key — set {var}"),
@@ -379,7 +413,7 @@ pub fn diagnostics(
                     .is_some_and(|d| !d.starts_with("status page"));
                 if failing {
                     out.push(diagnostic(
-                        line,
+                        range,
                         DiagnosticSeverity::INFORMATION,
                         "provider-degraded",
                         format!("{label} degraded: {}", h.detail.as_deref().unwrap_or("")),
@@ -389,7 +423,7 @@ pub fn diagnostics(
                 }
             }
             HealthState::Down => out.push(diagnostic(
-                line,
+                range,
                 DiagnosticSeverity::WARNING,
                 "provider-down",
                 format!(
@@ -402,7 +436,7 @@ pub fn diagnostics(
             )),
             HealthState::Disabled => match &h.disabled {
                 Some(DisableReason::Auth(error)) => out.push(diagnostic(
-                    line,
+                    range,
                     DiagnosticSeverity::ERROR,
                     "auth-error",
                     auth_message(provider, error),
@@ -410,7 +444,7 @@ pub fn diagnostics(
                     name,
                 )),
                 Some(DisableReason::Command) => out.push(diagnostic(
-                    line,
+                    range,
                     DiagnosticSeverity::WARNING,
                     "provider-disabled",
                     format!("{label} disabled for this session"),
@@ -428,7 +462,7 @@ pub fn diagnostics(
             };
             let description = h.page_description.as_deref().unwrap_or("an incident");
             out.push(diagnostic(
-                line,
+                range,
                 severity,
                 "status-page",
                 format!(
@@ -443,7 +477,7 @@ pub fn diagnostics(
     }
     if all_down(runtime, health) {
         out.push(diagnostic(
-            line,
+            range,
             DiagnosticSeverity::ERROR,
             "all-down",
             "all providers unavailable — serving cached and local completions".to_string(),

@@ -204,7 +204,12 @@ impl DocumentStore {
     /// Where a status diagnostic on `line` of `uri` is drawn (DESIGN.md §5): from the
     /// line's first non-blank character to its end, at least one character wide, so it
     /// can be seen and hovered. `None` when the document is not open.
-    pub fn line_span(&self, uri: &str, line: u32, encoding: Encoding) -> Option<(LineCol, LineCol)> {
+    pub fn line_span(
+        &self,
+        uri: &str,
+        line: u32,
+        encoding: Encoding,
+    ) -> Option<(LineCol, LineCol)> {
         let entry = self.documents.get(uri)?;
         let rope = entry.document.rope();
         let line = (line as usize).min(rope.len_lines().saturating_sub(1));

@@ -178,8 +178,9 @@ impl Engine {
     }
 
     /// Closes nothing and waits for nothing: sends one tiny request to `provider` in
-    /// the background and records its outcome on the health board.
-    pub fn probe(&self, provider: &str) {
+    /// the background and records its outcome on the health board. The handle says
+    /// how it went (the error in words when it failed), for whoever asked to retry.
+    pub fn probe(&self, provider: &str) -> Option<tokio::task::JoinHandle<Result<(), String>>> {
         let runtime = self.runtime();
         let Some(target) = runtime
             .router
@@ -188,10 +189,10 @@ impl Engine {
             .find(|p| p.config().name == provider && p.config().kind.is_cloud())
             .cloned()
         else {
-            return;
+            return None;
         };
         let board = runtime.board().clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let request = providers::ProviderRequest {
                 prefix: "// probe\n".into(),
                 suffix: String::new(),
@@ -231,8 +232,13 @@ impl Engine {
                     error: providers::ProviderError::timeout("no probe answer", timeout),
                 },
             };
+            let outcome = match &observation {
+                crate::health::Observation::Failure { error, .. } => Err(error.short()),
+                _ => Ok(()),
+            };
             board.observe(observation);
-        });
+            outcome
+        }))
     }
 
     /// Empties the completion cache, in memory and on disk.

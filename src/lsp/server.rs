@@ -62,6 +62,12 @@ pub struct Backend {
     limit_reported: Mutex<Option<std::time::Instant>>,
     /// Served and accepted suggestions, for `switchboard-ls stats`.
     pub(super) stats: Stats,
+    /// The client shows `switchboard/status` itself (else `switchboard.status` also
+    /// answers with a message in words).
+    status_ui: OnceLock<bool>,
+    /// Wakes the status notifier when something it shows changed without a health
+    /// event (who is serving, counts).
+    status_changed: Arc<tokio::sync::Notify>,
 }
 
 /// A runaway client cannot make the server hold more completions than this; the extra
@@ -88,6 +94,8 @@ impl Backend {
             completion_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_COMPLETIONS)),
             limit_reported: Mutex::new(None),
             stats: Stats::new(),
+            status_ui: OnceLock::new(),
+            status_changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -112,7 +120,17 @@ impl Backend {
 
     /// The `switchboard/status` object for the current runtime.
     pub(super) fn status_value(&self) -> serde_json::Value {
-        status::status(&self.engine.runtime(), self.engine.cache_figures())
+        status::status(
+            &self.engine.runtime(),
+            self.engine.cache_figures(),
+            self.surface.serving(),
+        )
+    }
+
+    /// Whether the client said it shows `switchboard/status` itself
+    /// (`capabilities.experimental.switchboardStatus`).
+    pub(super) fn client_shows_status(&self) -> bool {
+        self.status_ui.get().copied().unwrap_or(false)
     }
 
     /// Restarts status-page polling for the current config.
@@ -237,6 +255,10 @@ impl Backend {
         tokio::select! {
             completion = self.engine.complete(request) => {
                 let id = self.stats.served(&completion, &self.engine);
+                if !completion.provider.is_empty() {
+                    self.surface.served(&completion.provider);
+                }
+                self.status_changed.notify_one();
                 Some((completion, snapshot, id))
             }
             () = superseded => {
@@ -336,6 +358,14 @@ impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
         let _ = self.encoding.set(encoding);
+        let status_ui = params
+            .capabilities
+            .experimental
+            .as_ref()
+            .and_then(|e| e.get("switchboardStatus"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let _ = self.status_ui.set(status_ui);
         {
             let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
             sources.workspace_root = workspace_root(&params);
@@ -396,25 +426,46 @@ impl LanguageServer for Backend {
         self.restart_pollers();
         self.engine.start_cache_writer();
         self.stats.start(self.engine.clone());
-        tokio::spawn(
-            self.surface.clone().run(
-                self.client.clone(),
-                self.engine.clone(),
-                self.documents.clone(),
-                self.encoding(),
-            ),
-        );
+        tokio::spawn(self.surface.clone().run(
+            self.client.clone(),
+            self.engine.clone(),
+            self.documents.clone(),
+            self.encoding(),
+        ));
         // Every health change becomes a `switchboard/status` notification, sent from
         // its own task so a slow client never holds up a completion.
+        // Anything else it shows (who is serving, counts) at most once a second.
         let mut events = self.engine.subscribe();
         let client = self.client.clone();
         let engine = self.engine.clone();
+        let surface = self.surface.clone();
+        let changed = self.status_changed.clone();
         tokio::spawn(async move {
             use tokio::sync::broadcast::error::RecvError;
-            while let Ok(_) | Err(RecvError::Lagged(_)) = events.recv().await {
-                // Coalesce a burst of changes into one notification.
-                while events.try_recv().is_ok() {}
-                let value = status::status(&engine.runtime(), engine.cache_figures());
+            let mut last_sent: Option<tokio::time::Instant> = None;
+            let mut last_value = serde_json::Value::Null;
+            loop {
+                tokio::select! {
+                    event = events.recv() => {
+                        if let Err(RecvError::Closed) = event {
+                            return;
+                        }
+                        // Coalesce a burst of changes into one notification.
+                        while events.try_recv().is_ok() {}
+                    }
+                    () = changed.notified() => {
+                        if let Some(at) = last_sent {
+                            tokio::time::sleep_until(at + Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+                let value =
+                    status::status(&engine.runtime(), engine.cache_figures(), surface.serving());
+                if value == last_value {
+                    continue;
+                }
+                last_value = value.clone();
+                last_sent = Some(tokio::time::Instant::now());
                 client.send_notification::<StatusNotification>(value).await;
             }
         });

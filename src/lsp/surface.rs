@@ -45,6 +45,11 @@ struct State {
     /// announcement still awaits its recovery message.
     announced_down: HashMap<String, (Instant, bool)>,
     all_down: bool,
+    /// The provider that answered the last completion.
+    serving: Option<String>,
+    /// Per provider in a cooldown: when it ends, and its length as first shown, so the
+    /// down diagnostic says it once instead of counting down every second.
+    cooldowns: HashMap<String, (Instant, Duration)>,
 }
 
 #[derive(Default)]
@@ -91,6 +96,21 @@ impl Surface {
             drop(state);
             self.wake.notify_one();
         }
+    }
+
+    /// `provider` answered a completion (DESIGN.md §5 `serving`). `true` when that
+    /// changes who is serving.
+    pub fn served(&self, provider: &str) -> bool {
+        let mut state = self.lock();
+        if state.serving.as_deref() == Some(provider) {
+            return false;
+        }
+        state.serving = Some(provider.to_string());
+        true
+    }
+
+    pub fn serving(&self) -> Option<String> {
+        self.lock().serving.clone()
     }
 
     pub fn set_problems(&self, problems: Vec<ConfigProblem>) {
@@ -151,7 +171,7 @@ impl Surface {
         encoding: Encoding,
     ) {
         let (target, stale_target, diagnostics) = {
-            let state = self.lock();
+            let mut state = self.lock();
             match state.active.clone() {
                 None => match &state.published {
                     // The active document was closed: take our diagnostics off it.
@@ -167,7 +187,8 @@ impl Surface {
                         ),
                         None => Range::new(Position::new(line, 0), Position::new(line, 1)),
                     };
-                    let diagnostics = diagnostics(runtime, health, &state.problems, range);
+                    let health = settled_cooldowns(&mut state.cooldowns, health);
+                    let diagnostics = diagnostics(runtime, &health, &state.problems, range);
                     if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
                         return;
                     }
@@ -275,6 +296,37 @@ impl Surface {
     }
 }
 
+/// `health` with each cooldown as its length when it began (zero once it is over), so
+/// diagnostics change when the cooldown starts and ends, not every second.
+fn settled_cooldowns(
+    cooldowns: &mut HashMap<String, (Instant, Duration)>,
+    health: &[ProviderHealth],
+) -> Vec<ProviderHealth> {
+    let now = Instant::now();
+    let slack = Duration::from_millis(1500);
+    health
+        .iter()
+        .cloned()
+        .map(|mut h| {
+            match h.retry_in {
+                Some(wait) if !wait.is_zero() => {
+                    let until = now + wait;
+                    let entry = cooldowns.entry(h.name.clone()).or_insert((until, wait));
+                    if entry.0 + slack < until || until + slack < entry.0 {
+                        // A new cooldown (the breaker opened again).
+                        *entry = (until, wait);
+                    }
+                    h.retry_in = Some(entry.1);
+                }
+                _ => {
+                    cooldowns.remove(&h.name);
+                }
+            }
+            h
+        })
+        .collect()
+}
+
 fn label(runtime: &Runtime, name: &str) -> String {
     runtime
         .config
@@ -291,6 +343,19 @@ fn instead(runtime: &Runtime, serving: Option<&str>, retry_in: Option<Duration>)
     match retry_in {
         Some(wait) => format!("{using}; retry in {}s", wait.as_secs_f64().ceil() as u64),
         None => using,
+    }
+}
+
+/// "using gpt (openai); retrying after a 20s cooldown", or, once it is over, "…; will
+/// retry on the next completion" — what happens next, not a countdown.
+fn after_cooldown(runtime: &Runtime, serving: Option<&str>, cooldown: Option<Duration>) -> String {
+    let using = instead(runtime, serving, None);
+    match cooldown {
+        Some(wait) if !wait.is_zero() => format!(
+            "{using}; retrying after a {}s cooldown",
+            wait.as_secs_f64().ceil() as u64
+        ),
+        _ => format!("{using}; will retry on the next completion"),
     }
 }
 
@@ -429,7 +494,7 @@ pub fn diagnostics(
                 format!(
                     "{label} down: {} — {}",
                     h.detail.as_deref().unwrap_or("failing"),
-                    instead(runtime, serving.as_deref(), h.retry_in)
+                    after_cooldown(runtime, serving.as_deref(), h.retry_in)
                 ),
                 href,
                 name,

@@ -182,15 +182,12 @@ impl Engine {
     /// how it went (the error in words when it failed), for whoever asked to retry.
     pub fn probe(&self, provider: &str) -> Option<tokio::task::JoinHandle<Result<(), String>>> {
         let runtime = self.runtime();
-        let Some(target) = runtime
+        let target = runtime
             .router
             .providers()
             .iter()
             .find(|p| p.config().name == provider && p.config().kind.is_cloud())
-            .cloned()
-        else {
-            return None;
-        };
+            .cloned()?;
         let board = runtime.board().clone();
         Some(tokio::spawn(async move {
             let request = providers::ProviderRequest {

@@ -391,3 +391,18 @@ fn a_corrupt_stats_file_is_one_warning_and_a_fresh_start() {
     let (_, err) = stats_command(&env, &[]);
     assert_eq!(err, "");
 }
+
+#[test]
+fn counts_are_written_when_the_editor_goes_without_shutdown() {
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::ok("from_a"));
+    let env = TestEnv::new();
+    let mut client = LspClient::spawn(&env);
+    client.initialize(json!({"provider": [provider("a", &fake)]}));
+    client.open(URI, "rust", "let x = ");
+    let item = client.completion(URI, 0, 8)["items"][0].clone();
+    accept(&mut client, json!([item["command"]["arguments"][0]]));
+    client.hang_up();
+    assert_eq!(totals(&env, "a", "served"), 1);
+    assert_eq!(totals(&env, "a", "accepted"), 1);
+}

@@ -61,7 +61,7 @@ pub struct Backend {
     /// When the concurrency limit was last reported.
     limit_reported: Mutex<Option<std::time::Instant>>,
     /// Served and accepted suggestions, for `switchboard-ls stats`.
-    pub(super) stats: Stats,
+    pub(super) stats: Arc<Stats>,
     /// The client shows `switchboard/status` itself (else `switchboard.status` also
     /// answers with a message in words).
     status_ui: OnceLock<bool>,
@@ -76,6 +76,11 @@ pub const MAX_CONCURRENT_COMPLETIONS: usize = 64;
 
 impl Backend {
     pub fn new(client: Client) -> Self {
+        Backend::with_stats(client, Arc::new(Stats::new()))
+    }
+
+    /// A backend that counts into `stats` (which its caller may flush after the server ends).
+    pub fn with_stats(client: Client, stats: Arc<Stats>) -> Self {
         let sources = ConfigSources::from_env();
         let loaded = config::load(&sources);
         Backend {
@@ -93,7 +98,7 @@ impl Backend {
             refused: Mutex::new(std::collections::HashSet::new()),
             completion_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_COMPLETIONS)),
             limit_reported: Mutex::new(None),
-            stats: Stats::new(),
+            stats,
             status_ui: OnceLock::new(),
             status_changed: Arc::new(tokio::sync::Notify::new()),
         }

@@ -357,6 +357,23 @@ impl LspClient {
         self.child.wait().expect("wait for the server")
     }
 
+    /// Closes the server's stdin without `shutdown` or `exit` (an editor that crashed)
+    /// and waits for the process to end.
+    pub fn hang_up(mut self) -> ExitStatus {
+        self.stdin.take();
+        let deadline = Instant::now() + TIMEOUT;
+        while !self.closed {
+            let now = Instant::now();
+            assert!(now < deadline, "server did not exit when its stdin closed");
+            match self.incoming.recv_timeout(deadline - now) {
+                Ok(incoming) => self.accept(incoming),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.closed = true,
+            }
+        }
+        self.child.wait().expect("wait for the server")
+    }
+
     /// `shutdown` and `exit`, then everything the server wrote to stderr, to its end.
     pub fn shutdown_with_stderr(mut self) -> (ExitStatus, String) {
         let reader = self.stderr_reader.take();

@@ -38,6 +38,9 @@ pub struct CompletionSettings {
     pub max_tokens: u32,
     pub deadline_ms: u64,
     pub exclude: Vec<String>,
+    /// The workspace root (not a config key): prompts name files relative to it, so a
+    /// provider never sees an absolute path (DESIGN.md §6).
+    pub workspace_root: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +91,7 @@ impl Default for CompletionSettings {
             max_tokens: 128,
             deadline_ms: 2500,
             exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+            workspace_root: None,
         }
     }
 }

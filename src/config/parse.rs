@@ -109,6 +109,7 @@ fn parse_completion(mut s: Section<'_>) -> CompletionSettings {
         max_tokens: s.within("max_tokens", d.max_tokens, 1, 8192),
         deadline_ms: s.within("deadline_ms", d.deadline_ms, 1, MAX_WAIT_MS),
         exclude: s.globs("exclude", d.exclude),
+        workspace_root: None,
     };
     s.finish(&[
         "max_prefix_chars",

@@ -128,7 +128,8 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
         }
     }
 
-    let parsed = parse::parse(&merged, &mut problems);
+    let mut parsed = parse::parse(&merged, &mut problems);
+    parsed.config.completion.workspace_root = sources.workspace_root.clone();
     if parsed.providers_from_env {
         origins.insert("provider".to_string(), Origin::Environment);
     }

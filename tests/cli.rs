@@ -80,6 +80,20 @@ fn complete_rejects_a_bad_location_clearly() {
     let output = run(&env, &["complete", "missing.rs:1:1"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("cannot read missing.rs"));
+
+    let file = env.path().join("short.py");
+    std::fs::write(&file, "x = 1\ny = 2\n").unwrap();
+    let output = run(&env, &["complete", &format!("{}:99999:1", file.display())]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("line 99999 is outside the file (2 lines)"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stdout.is_empty());
+    let output = run(&env, &["complete", &format!("{}:1:40", file.display())]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("column 40 is outside line 1"));
 }
 
 #[test]

@@ -177,3 +177,38 @@ fn status_reads_the_status_page_live_and_probes_on_request() {
         stdout(&output)
     );
 }
+
+#[test]
+fn config_names_an_ignored_user_file_the_built_in_local_and_the_cache_file_used() {
+    let env = TestEnv::new();
+    env.write_user_config("[completion\nbroken");
+    let output = run(&env, &["config"]);
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let user_file = env.path().join("config.toml");
+    assert!(
+        text.contains(&format!(
+            "# user file: {} (ignored: it could not be read or parsed, see below)",
+            user_file.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("# problem: "), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("[[provider]]") && l.ends_with("# built in (always last)")),
+        "{text}"
+    );
+    let cache_file = env.path().join("cache/switchboard/completions-v1.jsonl");
+    assert!(
+        text.contains(&format!("path = \"{}\"", cache_file.display())),
+        "{text}"
+    );
+    // Every origin comment starts in the same column.
+    let columns: std::collections::BTreeSet<usize> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(" # "))
+        .filter(|l| l.find(" # ").unwrap() <= 40)
+        .map(|l| l.find(" # ").unwrap())
+        .collect();
+    assert_eq!(columns.len(), 1, "{text}");
+}

@@ -58,6 +58,8 @@ pub struct LoadedConfig {
     pub user_file: Option<PathBuf>,
     /// The workspace file, when one was read.
     pub workspace_file: Option<PathBuf>,
+    /// A user file that exists but could not be read or parsed, and was ignored.
+    pub user_file_ignored: Option<PathBuf>,
 }
 
 impl LoadedConfig {
@@ -101,11 +103,17 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
     let mut user_file = None;
     let mut workspace_file = None;
 
-    if let Some(path) = &sources.user_file
-        && let Some(layer) = read_toml_layer(path, &mut problems)
-    {
-        merge(&mut merged, layer, Origin::UserFile, "", &mut origins);
-        user_file = Some(path.clone());
+    let mut user_file_ignored = None;
+    if let Some(path) = &sources.user_file {
+        let before = problems.len();
+        match read_toml_layer(path, &mut problems) {
+            Some(layer) => {
+                merge(&mut merged, layer, Origin::UserFile, "", &mut origins);
+                user_file = Some(path.clone());
+            }
+            None if problems.len() > before => user_file_ignored = Some(path.clone()),
+            None => {}
+        }
     }
 
     if let Some(root) = &sources.workspace_root {
@@ -139,6 +147,7 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
         origins,
         user_file,
         workspace_file,
+        user_file_ignored,
     }
 }
 

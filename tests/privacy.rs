@@ -55,8 +55,14 @@ fn prompts_carry_the_workspace_relative_path_never_the_absolute_one() {
         let bodies = bodies_for(kind, suffix, Some(&root), &file);
         assert!(!bodies.is_empty(), "{kind}: no request");
         for body in &bodies {
-            assert!(!body.contains("/home/"), "{kind}: absolute path sent: {body}");
-            assert!(!body.contains("ada.lovelace"), "{kind}: user name sent: {body}");
+            assert!(
+                !body.contains("/home/"),
+                "{kind}: absolute path sent: {body}"
+            );
+            assert!(
+                !body.contains("ada.lovelace"),
+                "{kind}: user name sent: {body}"
+            );
         }
         // Chat kinds name the file in the prompt: by its path in the workspace.
         if matches!(*kind, "anthropic" | "openai" | "gemini") {

@@ -52,7 +52,9 @@ pub fn offset_of(text: &str, line: usize, col: usize) -> Result<usize, String> {
     }
     let mut start = 0;
     for _ in 1..line {
-        start += text[start..].find('\n').map_or(text.len() - start, |i| i + 1);
+        start += text[start..]
+            .find('\n')
+            .map_or(text.len() - start, |i| i + 1);
     }
     let line_text = &text[start..];
     let line_text = &line_text[..line_text.find('\n').unwrap_or(line_text.len())];
@@ -171,6 +173,9 @@ mod tests {
             "line 9 is outside the file (3 lines)"
         );
         // A final newline does not make a line of its own to complete in.
-        assert_eq!(offset_of("x\n", 2, 1).unwrap_err(), "line 2 is outside the file (1 line)");
+        assert_eq!(
+            offset_of("x\n", 2, 1).unwrap_err(),
+            "line 2 is outside the file (1 line)"
+        );
     }
 }

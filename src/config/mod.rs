@@ -96,6 +96,24 @@ impl Default for CompletionSettings {
     }
 }
 
+/// Editors' own settings files (VS Code's user data folder and its forks', local and
+/// remote): they can hold other extensions' tokens, so they never reach a cloud
+/// provider, whatever `completion.exclude` says (DESIGN.md §6).
+pub const EDITOR_SETTINGS_FILES: &[&str] = &[
+    "**/Code/User/**",
+    "**/Code - Insiders/User/**",
+    "**/Code - OSS/User/**",
+    "**/VSCodium/User/**",
+    "**/Cursor/User/**",
+    "**/Windsurf/User/**",
+    "**/code-server/User/**",
+    "**/.vscode-server/data/User/**",
+    "**/.vscode-server/data/Machine/**",
+    "**/.vscode-remote/data/User/**",
+    "**/User/settings.json",
+    "**/User/keybindings.json",
+];
+
 /// Files that never leave the machine unless the user says otherwise.
 pub const DEFAULT_EXCLUDE: &[&str] = &[
     "**/.env",

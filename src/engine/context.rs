@@ -157,7 +157,10 @@ mod tests {
             prompt_path(Path::new("/home/ada/notes/todo.py"), Some(root)),
             "todo.py"
         );
-        assert_eq!(prompt_path(Path::new("/tmp/scratch.ts"), None), "scratch.ts");
+        assert_eq!(
+            prompt_path(Path::new("/tmp/scratch.ts"), None),
+            "scratch.ts"
+        );
     }
 
     #[test]

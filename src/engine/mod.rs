@@ -65,7 +65,14 @@ impl Runtime {
             board,
             Arc::new(Budget::default()),
         );
-        let exclude = exclude_set(&config.completion.exclude);
+        let exclude = exclude_set(
+            config
+                .completion
+                .exclude
+                .iter()
+                .map(String::as_str)
+                .chain(crate::config::EDITOR_SETTINGS_FILES.iter().copied()),
+        );
         Runtime {
             config,
             router,
@@ -105,7 +112,7 @@ impl Runtime {
     }
 }
 
-fn exclude_set(globs: &[String]) -> GlobSet {
+fn exclude_set<'a>(globs: impl Iterator<Item = &'a str>) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         // Invalid globs were reported and left out when the config was parsed.

@@ -131,6 +131,17 @@ pub fn render(loaded: &LoadedConfig) -> String {
     line(&mut out, "routing.notify", toml_str(notify));
     line(&mut out, "routing.order", toml_list(&r.order));
     line(&mut out, "routing.disabled", toml_list(&r.disabled));
+    let slow = match r.slow {
+        crate::config::SlowBound::Auto => toml_str("auto"),
+        crate::config::SlowBound::Off => toml_str("off"),
+        crate::config::SlowBound::Fixed(d) => d.as_millis().to_string(),
+    };
+    line(&mut out, "routing.slow_ms", slow);
+    line(
+        &mut out,
+        "routing.quality_failures",
+        r.quality_failures.to_string(),
+    );
 
     let chain_origin = loaded.origin("provider");
     for p in &c.providers {

@@ -75,6 +75,19 @@ pub struct RoutingSettings {
     pub notify: Notify,
     pub order: Vec<String>,
     pub disabled: Vec<String>,
+    /// When a provider's median time to first byte makes it `degraded` (slow).
+    pub slow: SlowBound,
+    /// Low-quality answers in a row that make a provider `degraded`; 0 = off.
+    pub quality_failures: u32,
+}
+
+/// `routing.slow_ms` (DESIGN.md §4 "Soft failures").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowBound {
+    /// 3 × the provider's own median of the last hour, at least 1500 ms.
+    Auto,
+    Off,
+    Fixed(Duration),
 }
 
 impl CompletionSettings {
@@ -145,6 +158,8 @@ impl Default for RoutingSettings {
             notify: Notify::Transitions,
             order: Vec::new(),
             disabled: Vec::new(),
+            slow: SlowBound::Auto,
+            quality_failures: 4,
         }
     }
 }

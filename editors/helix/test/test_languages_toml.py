@@ -23,7 +23,7 @@ SCHEMA = {
     "routing": {
         "retries": int, "hedge_ms": (str, int), "breaker_failures": int,
         "breaker_cooldown_ms": int, "status_poll_secs": int, "notify": str,
-        "order": list, "disabled": list,
+        "order": list, "disabled": list, "slow_ms": (str, int), "quality_failures": int,
     },
     "provider": {
         "name": str, "kind": str, "model": str, "base_url": str, "api_key_env": str,

@@ -190,3 +190,51 @@ fn a_healthy_providers_occasional_empty_answer_does_not_trip_it() {
     assert_eq!(claude["state"], "healthy", "{claude}");
     assert_eq!(a.completion_requests().len(), 30);
 }
+
+#[test]
+fn the_stale_answer_is_served_at_the_hedge_point_when_the_only_provider_hangs() {
+    let fake = FakeProvider::start();
+    fake.push(Reply::ok("a + 1"));
+    let env = Box::leak(Box::new(TestEnv::new().with("FAKE_KEY", "k")));
+    let mut client = LspClient::spawn(env);
+    client.initialize(json!({
+        "cache": {"ttl_secs": 0, "path": "off"},
+        // A 20 s deadline: without the rule, the stale answer would come after 20 s.
+        "completion": {"deadline_ms": 20000},
+        "routing": {"hedge_ms": 100, "retries": 0, "status_poll_secs": 0},
+        "provider": [{"name": "claude", "kind": "openai-fim", "model": "m",
+                      "base_url": format!("{}/v1", fake.url()), "api_key_env": "FAKE_KEY",
+                      "status_page": "", "timeout_ms": 20000}],
+    }));
+    client.open(URI, "python", "def f(a):\n    return \n");
+    let first = client.completion(URI, 1, 11);
+    assert_eq!(first["items"][0]["data"]["cached"], false);
+
+    // The provider now takes 3 s to answer, then answers something new.
+    fake.push(Reply::delayed("a + 2", Duration::from_millis(3000)));
+    let second = client.completion(URI, 1, 11);
+    let data = &second["items"][0]["data"];
+    assert_eq!(data["stale"], true, "{second}");
+    assert_eq!(data["provider"], "claude");
+    assert_eq!(second["items"][0]["textEdit"]["newText"], "a + 1");
+    // The data says it arrived well before the provider could have answered.
+    assert!(data["latency_ms"].as_u64().unwrap() < 3000, "{data}");
+
+    // The cloud call went on in the background and refreshes the cache when it answers:
+    // with the provider failing from now on, the stale answer served becomes its text.
+    fake.set_default(Reply::status(503));
+    let waiting = std::time::Instant::now();
+    let refreshed = loop {
+        let next = client.completion(URI, 1, 11);
+        if next["items"][0]["textEdit"]["newText"] == "a + 2" {
+            break next;
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(15),
+            "the background answer never reached the cache: {next}"
+        );
+    };
+    // (Served from the cache, or by joining the flight still upstream.)
+    assert_eq!(refreshed["items"][0]["data"]["provider"], "claude");
+    assert_eq!(fake.abandoned(), 0, "the background call was not dropped");
+}

@@ -322,7 +322,24 @@ impl Engine {
             Joined::Same(f) => (f, None, true),
             Joined::TypedAhead { flight, typed } => (flight, Some(typed), true),
         };
-        let result = flight_wait.wait().await;
+        // Nothing waits past usefulness (DESIGN.md §4): when the one cloud provider that
+        // can answer is past its hedge point, the stale answer (or the local engine's)
+        // is served then, and the flight finishes in the background to refresh the cache.
+        let patience = runtime.router().usefulness_limit();
+        let result = match patience {
+            Some(limit) if typed.is_none() => {
+                match tokio::time::timeout(limit, flight_wait.wait()).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        flight_wait.detach();
+                        return self
+                            .past_usefulness(&runtime, key, &provider_request, deadline, started)
+                            .await;
+                    }
+                }
+            }
+            _ => flight_wait.wait().await,
+        };
         drop(flight_wait);
 
         if let Some(typed) = typed {
@@ -369,6 +386,31 @@ impl Engine {
             return self.outage_answer(key, result.text.clone(), &result.routed, started);
         }
         finish(result.text.clone(), &result.routed, shared, false, started)
+    }
+
+    /// The cloud is past its hedge point with nothing else to ask: the freshest cached
+    /// answer for this context, even stale, else the local engine's.
+    async fn past_usefulness(
+        &self,
+        runtime: &Runtime,
+        key: ContextKey,
+        request: &providers::ProviderRequest,
+        deadline: Instant,
+        started: Instant,
+    ) -> Completion {
+        if let Some(entry) = self.cache.stale(key) {
+            tracing::info!("the cloud is past its hedge point: serving the stale answer");
+            return from_cache(entry.text.clone(), &entry, true, started);
+        }
+        tracing::info!("the cloud is past its hedge point: serving the local engine's answer");
+        let routed = runtime.router.route(request, deadline, false).await;
+        finish(
+            runtime.clean(&routed, request),
+            &routed,
+            false,
+            false,
+            started,
+        )
     }
 
     /// Every cloud provider failed: the freshest cached answer for this context, even

@@ -358,6 +358,20 @@ impl HealthBoard {
         }
     }
 
+    /// Whether `provider` could be asked now (not disabled, rate-limited or down), without
+    /// taking a probe slot: for planning, not for asking.
+    pub fn could_admit(&self, provider: &str) -> bool {
+        let now = Instant::now();
+        self.lock()
+            .iter()
+            .find(|e| e.config.name == provider)
+            .is_none_or(|e| {
+                e.disabled.is_none()
+                    && e.rate_limited_until.is_none_or(|t| t <= now)
+                    && !e.breaker.is_open()
+            })
+    }
+
     fn probe_abandoned(&self, provider: &str) {
         if let Some(entry) = self.lock().iter_mut().find(|e| e.config.name == provider) {
             entry.breaker.probe_abandoned();

@@ -108,6 +108,23 @@ impl Router {
         front.into_iter().chain(back).collect()
     }
 
+    /// When a request whose only cloud provider is slow stops being worth waiting for:
+    /// that provider's hedge point, if exactly one cloud provider can be asked now (with
+    /// two or more, the hedge asks the next one instead). `None` with hedging off.
+    pub fn usefulness_limit(&self) -> Option<Duration> {
+        let admissible: Vec<usize> = self
+            .chain(true, false)
+            .into_iter()
+            .filter(|&i| self.board.could_admit(&self.providers[i].config().name))
+            .collect();
+        let [only] = admissible[..] else {
+            return None;
+        };
+        let name = &self.providers[only].config().name;
+        let (p95, samples) = self.board.first_byte_p95(name);
+        hedge_delay(self.settings.hedge, p95, samples)
+    }
+
     /// The name of the provider that would serve the next request (for status).
     pub fn serving(&self) -> Option<String> {
         self.board.refresh();

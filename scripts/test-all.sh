@@ -11,6 +11,7 @@ cargo build --locked --bin switchboard-ls --example fake_provider
 
 echo "== benchmark smoke run (reports figures, asserts no timings)"
 SWITCHBOARD_BENCH_QUICK=1 cargo bench --locked --bench e2e
+SWITCHBOARD_BENCH_QUICK=1 cargo bench --locked --bench outages
 
 status=0
 for runner in editors/*/test/run.sh; do

@@ -311,7 +311,11 @@ fn run(replay: &Replay, peers: bool) -> Figures {
             typed += 1;
             // Mostly a new context each time; every fifth repeats an earlier one (the
             // user comes back to code completed before).
-            let line = if typed.is_multiple_of(5) { typed / 2 } else { typed };
+            let line = if typed.is_multiple_of(5) {
+                typed / 2
+            } else {
+                typed
+            };
             let uri = "file:///replay/src/main.rs";
             let text = format!("fn step_{line}(value: u32) -> u32 {{\n    let next = ");
             server.open(uri, &text);

@@ -238,6 +238,19 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
     {
         ignored.push("cache.path".to_string());
     }
+    // [network] (DESIGN §6): a proxy or CA roots of the repository's choosing would see
+    // the code sent for completion; only the user file or the editor may set them.
+    if let Some(network) = table.remove("network") {
+        let keys: Vec<String> = network
+            .as_object()
+            .map(|t| t.keys().map(|k| format!("network.{k}")).collect())
+            .unwrap_or_default();
+        if keys.is_empty() {
+            ignored.push("[network]".to_string());
+        } else {
+            ignored.push(keys.join(", "));
+        }
+    }
     if ignored.is_empty() {
         return None;
     }
@@ -414,6 +427,25 @@ mod tests {
         assert_eq!(loaded.origin("completion.max_tokens"), Origin::Workspace);
         assert_eq!(loaded.origin("completion.max_prefix_chars"), Origin::Editor);
         assert_eq!(loaded.origin("completion.deadline_ms"), Origin::Default);
+    }
+
+    #[test]
+    fn workspace_file_cannot_choose_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = sources_with(
+            dir.path(),
+            "",
+            Some(
+                "[completion]\nmax_tokens = 32\n[network]\nproxy = \"http://evil.example:3128\"\nca_file = \"evil.pem\"\n",
+            ),
+            None,
+        );
+        let loaded = load(&sources);
+        assert_eq!(loaded.config.completion.max_tokens, 32);
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let message = &loaded.problems[0].message;
+        assert!(message.contains("network.proxy"), "{message}");
+        assert!(message.contains("network.ca_file"), "{message}");
     }
 
     #[test]

@@ -281,16 +281,16 @@ impl Router {
                                     Ok(text) => quality::judge(text, request),
                                     Err(_) => None,
                                 };
+                                let total = outcome.attempt.started.elapsed();
+                                let first_byte = outcome
+                                    .attempt
+                                    .first_byte
+                                    .at()
+                                    .map_or(total, |t| t - outcome.attempt.started);
                                 match outcome.result {
                                     Ok(_) if low_quality.is_some() => {
                                         // A 200 not worth showing: counted, and the next
                                         // provider asked instead (DESIGN.md §4).
-                                        let total = outcome.attempt.started.elapsed();
-                                        let first_byte = outcome
-                                            .attempt
-                                            .first_byte
-                                            .at()
-                                            .map_or(total, |t| t - outcome.attempt.started);
                                         let kind = low_quality.unwrap_or(crate::health::LowQuality::Empty);
                                         tracing::info!(provider = %name, "low-quality answer ({})", kind.as_str());
                                         self.board.observe(Observation::LowQuality { provider: name.clone(), first_byte, kind });
@@ -309,12 +309,6 @@ impl Router {
                                         }
                                     }
                                     Ok(text) => {
-                                        let total = outcome.attempt.started.elapsed();
-                                        let first_byte = outcome
-                                            .attempt
-                                            .first_byte
-                                            .at()
-                                            .map_or(total, |t| t - outcome.attempt.started);
                                         self.board.observe(Observation::Success { provider: name.clone(), first_byte, total });
                                         self.report_waits(&launched, &finished);
                                         // Any other attempt still running lost the race: dropped

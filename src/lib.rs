@@ -13,3 +13,4 @@ pub mod providers;
 pub mod router;
 pub mod stats;
 pub mod status_page;
+pub mod team;

@@ -251,6 +251,19 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
             ignored.push(keys.join(", "));
         }
     }
+    // [team] (DESIGN §6, §8): a Redis of the repository's choosing would see health
+    // reports and shared completions; only the user file or the editor may set it.
+    if let Some(team) = table.remove("team") {
+        let keys: Vec<String> = team
+            .as_object()
+            .map(|t| t.keys().map(|k| format!("team.{k}")).collect())
+            .unwrap_or_default();
+        if keys.is_empty() {
+            ignored.push("[team]".to_string());
+        } else {
+            ignored.push(keys.join(", "));
+        }
+    }
     if ignored.is_empty() {
         return None;
     }
@@ -446,6 +459,23 @@ mod tests {
         let message = &loaded.problems[0].message;
         assert!(message.contains("network.proxy"), "{message}");
         assert!(message.contains("network.ca_file"), "{message}");
+    }
+
+    #[test]
+    fn workspace_file_cannot_choose_a_team_redis() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = sources_with(
+            dir.path(),
+            "",
+            Some("[team]\nredis_url = \"redis://evil.example\"\nname = \"x\"\n"),
+            None,
+        );
+        let loaded = load(&sources);
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let message = &loaded.problems[0].message;
+        assert!(message.contains("team.redis_url"), "{message}");
+        assert!(message.contains("team.name"), "{message}");
+        assert!(!message.contains("evil.example"), "{message}");
     }
 
     #[test]

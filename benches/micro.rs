@@ -7,7 +7,9 @@
 //! - `sse`: SSE parsing and per-dialect decoding of recorded and long streams;
 //! - `document`: an incremental edit on a 1 MB document, and the snapshot text it
 //!   invalidates;
-//! - `cache`: an exact hit, a miss on a full cache, and typing through a suggestion.
+//! - `cache`: an exact hit, a miss on a full cache, and typing through a suggestion;
+//! - `stats`: what a completion's answer and its accept cost the server's handler
+//!   (issuing the id, queueing the counts), with the recorder draining the queue.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -359,5 +361,52 @@ fn cache(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, local, sse, document, cache);
+fn stats(c: &mut Criterion) {
+    use switchboard_ls::engine::Completion;
+    use switchboard_ls::stats::Stats;
+    // The recorder writes its file under a scratch state directory, not the developer's.
+    let state = tempfile::tempdir().unwrap();
+    // SAFETY: set before any other thread of this benchmark exists.
+    unsafe { std::env::set_var("XDG_STATE_HOME", state.path()) };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let engine = Arc::new(runtime.block_on(async { Engine::new(offline_config()) }));
+    let stats = Stats::new();
+    runtime.block_on(async { stats.start(engine.clone()) });
+    let completion = Completion {
+        text: "let again = inventory.count(&items);".into(),
+        provider: "local".into(),
+        model: "local".into(),
+        cached: false,
+        stale: false,
+        latency: Duration::from_millis(3),
+        failed: Vec::new(),
+    };
+    let mut group = c.benchmark_group("stats");
+    group.bench_function("served_and_accepted", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                // Below the queue's bound, then the recorder drains it (not timed).
+                let batch = left.min(1000);
+                let started = std::time::Instant::now();
+                for _ in 0..batch {
+                    let id = stats.served(black_box(&completion), &engine);
+                    black_box(stats.accepted(&id));
+                }
+                total += started.elapsed();
+                // Waits until the recorder has taken everything queued before it.
+                runtime.block_on(stats.flush());
+                left -= batch;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine, local, sse, document, cache, stats);
 criterion_main!(benches);

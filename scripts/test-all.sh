@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo test"
-cargo test --all-targets --locked 2>&1 | tee /tmp/switchboard-cargo-test.log
+mkdir -p target && cargo test --all-targets --locked 2>&1 | tee target/switchboard-cargo-test.log
 cargo build --locked --bin switchboard-ls --example fake_provider
 
 echo "== benchmark smoke run (reports figures, asserts no timings)"
 SWITCHBOARD_BENCH_QUICK=1 cargo bench --locked --bench e2e
+SWITCHBOARD_BENCH_QUICK=1 cargo bench --locked --bench outages
 
 status=0
 for runner in editors/*/test/run.sh; do

@@ -11,4 +11,6 @@ pub mod logging;
 pub mod lsp;
 pub mod providers;
 pub mod router;
+pub mod stats;
 pub mod status_page;
+pub mod team;

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Some(Command::Complete(args)) => cli::complete::run(args).await,
             Some(Command::Config(args)) => cli::show_config::run(args),
             Some(Command::Status(args)) => cli::status::run(args).await,
+            Some(Command::Stats(args)) => cli::stats::run(args),
         }
     });
     // Tokio reads stdin on a blocking thread that only returns when stdin closes;

@@ -113,6 +113,8 @@ fn ten_concurrent_identical_requests_make_one_upstream_request() {
     let mut opts = options(&fake, json!({"path": "off"}));
     opts["completion"] = json!({"deadline_ms": 20000});
     opts["provider"][0]["timeout_ms"] = json!(20000);
+    // No hedge point: with one provider, waiting past it would serve the local engine.
+    opts["routing"] = json!({"hedge_ms": "off"});
     client.initialize(opts);
     // Ten documents with the same text: the same context, whatever the file.
     let ids: Vec<i64> = (0..10)

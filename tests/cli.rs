@@ -80,6 +80,20 @@ fn complete_rejects_a_bad_location_clearly() {
     let output = run(&env, &["complete", "missing.rs:1:1"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("cannot read missing.rs"));
+
+    let file = env.path().join("short.py");
+    std::fs::write(&file, "x = 1\ny = 2\n").unwrap();
+    let output = run(&env, &["complete", &format!("{}:99999:1", file.display())]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("line 99999 is outside the file (2 lines)"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(output.stdout.is_empty());
+    let output = run(&env, &["complete", &format!("{}:1:40", file.display())]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("column 40 is outside line 1"));
 }
 
 #[test]
@@ -162,4 +176,39 @@ fn status_reads_the_status_page_live_and_probes_on_request() {
         "{}",
         stdout(&output)
     );
+}
+
+#[test]
+fn config_names_an_ignored_user_file_the_built_in_local_and_the_cache_file_used() {
+    let env = TestEnv::new();
+    env.write_user_config("[completion\nbroken");
+    let output = run(&env, &["config"]);
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let user_file = env.path().join("config.toml");
+    assert!(
+        text.contains(&format!(
+            "# user file: {} (ignored: it could not be read or parsed, see below)",
+            user_file.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("# problem: "), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("[[provider]]") && l.ends_with("# built in (always last)")),
+        "{text}"
+    );
+    let cache_file = env.path().join("cache/switchboard/completions-v1.jsonl");
+    assert!(
+        text.contains(&format!("path = \"{}\"", cache_file.display())),
+        "{text}"
+    );
+    // Every origin comment starts in the same column.
+    let columns: std::collections::BTreeSet<usize> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(" # "))
+        .filter(|l| l.find(" # ").unwrap() <= 40)
+        .map(|l| l.find(" # ").unwrap())
+        .collect();
+    assert_eq!(columns.len(), 1, "{text}");
 }

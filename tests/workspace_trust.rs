@@ -104,3 +104,38 @@ fn excluded_files_never_reach_a_cloud_provider_or_the_cache_file() {
     assert_eq!(upstream, 1);
     assert_eq!(item["data"]["provider"], "fake");
 }
+
+#[test]
+fn editors_settings_files_never_reach_a_cloud_provider_even_with_excludes_replaced() {
+    for path in [
+        "home/ada/.config/Code/User/settings.json",
+        "home/ada/.config/Code - Insiders/User/keybindings.json",
+        "home/ada/.local/share/code-server/User/settings.json",
+        "home/ada/.vscode-server/data/Machine/settings.json",
+        "home/ada/.config/VSCodium/User/globalStorage/state.json",
+    ] {
+        let fake = FakeProvider::start();
+        fake.set_default(Reply::ok("SECRET_FROM_CLOUD"));
+        let env = TestEnv::new();
+        let mut client = LspClient::spawn(&env);
+        let mut options = support::fim_options(&fake);
+        // A user who replaces the exclude list does not lose this protection.
+        options["completion"] = json!({"exclude": []});
+        options["cache"] = json!({"path": "off"});
+        client.initialize(options);
+        let uri = format!("file:///{}", path.replace(' ', "%20"));
+        client.open(
+            &uri,
+            "jsonc",
+            "{\n  \"github.token\": \"ghp_abc\",\n  \"git",
+        );
+        let item = client.completion(&uri, 2, 7)["items"][0].clone();
+        assert!(client.shutdown().success());
+        assert_eq!(
+            fake.completion_requests().len(),
+            0,
+            "{path} was sent upstream"
+        );
+        assert_ne!(item["data"]["provider"], "fake", "{path}");
+    }
+}

@@ -1,4 +1,4 @@
-"""A small file to try Switchboard on: `switchboard-ls complete docs/demo/inventory.py:21:30`."""
+"""A small file to try Switchboard on: `switchboard-ls complete docs/demo/inventory.py:21:37`."""
 
 from dataclasses import dataclass
 

@@ -185,6 +185,14 @@ impl<T: Send + Sync + 'static> Flight<T> {
     }
 }
 
+impl<T: Send + Sync + 'static> Flight<T> {
+    /// Stops waiting without aborting the flight: it runs to its end (bounded by the
+    /// request's deadline) and leaves its answer in the cache.
+    pub fn detach(self) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 impl<T: Send + Sync + 'static> Drop for Flight<T> {
     fn drop(&mut self) {
         if self.waiters.fetch_sub(1, Ordering::SeqCst) == 1 && self.result.borrow().is_none() {

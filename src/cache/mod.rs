@@ -28,6 +28,7 @@ use lru::LruCache;
 
 pub use inflight::{Flight, InFlight, Joined};
 pub use key::{ContextKey, suffix_hash, tail};
+pub use store::default_path;
 
 use crate::config::CacheSettings;
 use crate::providers::ProviderRequest;

@@ -39,23 +39,39 @@ pub fn parse_location(location: &str) -> Result<(PathBuf, usize, usize), String>
     ))
 }
 
-/// Byte offset of 1-based `line`, `col` (chars), clamped to the line and the text.
-pub fn offset_of(text: &str, line: usize, col: usize) -> usize {
+/// Byte offset of 1-based `line`, `col` (chars). A position outside the text — past
+/// its last line, or more than one past the end of its line — is an error that says
+/// how far the text goes.
+pub fn offset_of(text: &str, line: usize, col: usize) -> Result<usize, String> {
+    let lines = text.split('\n').count() - usize::from(text.ends_with('\n'));
+    if line > lines.max(1) {
+        return Err(format!(
+            "line {line} is outside the file ({lines} line{})",
+            if lines == 1 { "" } else { "s" }
+        ));
+    }
     let mut start = 0;
     for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
-        }
+        start += text[start..]
+            .find('\n')
+            .map_or(text.len() - start, |i| i + 1);
     }
     let line_text = &text[start..];
     let line_text = &line_text[..line_text.find('\n').unwrap_or(line_text.len())];
     let line_text = line_text.strip_suffix('\r').unwrap_or(line_text);
-    start
+    let chars = line_text.chars().count();
+    if col > chars + 1 {
+        return Err(format!(
+            "column {col} is outside line {line} ({chars} character{}; the end of the line is column {})",
+            if chars == 1 { "" } else { "s" },
+            chars + 1
+        ));
+    }
+    Ok(start
         + line_text
             .char_indices()
             .nth(col - 1)
-            .map_or(line_text.len(), |(i, _)| i)
+            .map_or(line_text.len(), |(i, _)| i))
 }
 
 pub async fn run(args: Args) -> ExitCode {
@@ -77,6 +93,13 @@ pub async fn run(args: Args) -> ExitCode {
         }
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
+    let cursor = match offset_of(&text, line, col) {
+        Ok(cursor) => cursor,
+        Err(message) => {
+            eprintln!("switchboard-ls complete: {}: {message}", file.display());
+            return ExitCode::from(2);
+        }
+    };
     let loaded = super::load_config();
     for problem in &loaded.problems {
         eprintln!("config: {problem}");
@@ -84,7 +107,7 @@ pub async fn run(args: Args) -> ExitCode {
     let engine = Engine::new(loaded.config);
     let path = std::fs::canonicalize(&file).unwrap_or(file.clone());
     let request = CompletionRequest {
-        cursor: offset_of(&text, line, col),
+        cursor,
         text: Arc::from(text),
         language: language_for_path(&file),
         path: Some(path),
@@ -136,10 +159,23 @@ mod tests {
     }
 
     #[test]
-    fn offsets_count_chars_and_clamp() {
+    fn offsets_count_chars_and_positions_outside_are_errors() {
         let text = "ab\r\n日本語\nxy";
-        assert_eq!(offset_of(text, 2, 2), "ab\r\n日".len());
-        assert_eq!(offset_of(text, 1, 99), 2);
-        assert_eq!(offset_of(text, 9, 1), text.len());
+        assert_eq!(offset_of(text, 2, 2), Ok("ab\r\n日".len()));
+        assert_eq!(offset_of(text, 1, 3), Ok(2));
+        assert_eq!(offset_of(text, 3, 3), Ok(text.len()));
+        assert_eq!(
+            offset_of(text, 1, 99).unwrap_err(),
+            "column 99 is outside line 1 (2 characters; the end of the line is column 3)"
+        );
+        assert_eq!(
+            offset_of(text, 9, 1).unwrap_err(),
+            "line 9 is outside the file (3 lines)"
+        );
+        // A final newline does not make a line of its own to complete in.
+        assert_eq!(
+            offset_of("x\n", 2, 1).unwrap_err(),
+            "line 2 is outside the file (1 line)"
+        );
     }
 }

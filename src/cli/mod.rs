@@ -3,6 +3,7 @@
 
 pub mod complete;
 pub mod show_config;
+pub mod stats;
 pub mod status;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ pub enum Command {
     Config(show_config::Args),
     /// Each provider: configured, key present, health.
     Status(status::Args),
+    /// Served, accepted and outages per provider, from the stats file.
+    Stats(stats::Args),
 }
 
 /// The config the CLI runs with: user file, then the current directory as workspace.

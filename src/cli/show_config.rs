@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use crate::config::{Config, Hedge, LoadedConfig, Notify};
+use crate::config::{Config, Hedge, LoadedConfig, Notify, Origin};
+
+/// Where the `# origin` comments start.
+const COMMENT_COLUMN: usize = 40;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -33,17 +36,29 @@ pub fn render(loaded: &LoadedConfig) -> String {
             .map_or("none".to_string(), |p| p.display().to_string())
     };
     let _ = writeln!(out, "# switchboard-ls effective config");
-    let _ = writeln!(out, "# user file: {}", source(&loaded.user_file));
+    match &loaded.user_file_ignored {
+        Some(path) => {
+            let _ = writeln!(
+                out,
+                "# user file: {} (ignored: it could not be read or parsed, see below)",
+                path.display()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "# user file: {}", source(&loaded.user_file));
+        }
+    }
     let _ = writeln!(out, "# workspace file: {}", source(&loaded.workspace_file));
     for problem in &loaded.problems {
         let _ = writeln!(out, "# problem: {problem}");
     }
 
+    // `key = value`, with the origin comments lined up in one column.
     let line = |out: &mut String, key: &str, value: String| {
+        let assignment = format!("{} = {value}", key.rsplit('.').next().unwrap_or(key));
         let _ = writeln!(
             out,
-            "{} = {value:<24} # {}",
-            key.rsplit('.').next().unwrap_or(key),
+            "{assignment:<COMMENT_COLUMN$} # {}",
             loaded.origin(key)
         );
     };
@@ -77,7 +92,13 @@ pub fn render(loaded: &LoadedConfig) -> String {
     let _ = writeln!(out, "\n[cache]");
     line(&mut out, "cache.capacity", c.cache.capacity.to_string());
     line(&mut out, "cache.ttl_secs", c.cache.ttl_secs.to_string());
-    line(&mut out, "cache.path", toml_str(&c.cache.path));
+    // The file actually used, not the `""` that means "the default one".
+    let cache_path = match c.cache.path.as_str() {
+        "" => crate::cache::default_path()
+            .map_or_else(|| toml_str("off"), |p| toml_str(&p.display().to_string())),
+        other => toml_str(other),
+    };
+    line(&mut out, "cache.path", cache_path);
 
     let _ = writeln!(out, "\n[routing]");
     let r = &c.routing;
@@ -110,10 +131,29 @@ pub fn render(loaded: &LoadedConfig) -> String {
     line(&mut out, "routing.notify", toml_str(notify));
     line(&mut out, "routing.order", toml_list(&r.order));
     line(&mut out, "routing.disabled", toml_list(&r.disabled));
+    let slow = match r.slow {
+        crate::config::SlowBound::Auto => toml_str("auto"),
+        crate::config::SlowBound::Off => toml_str("off"),
+        crate::config::SlowBound::Fixed(d) => d.as_millis().to_string(),
+    };
+    line(&mut out, "routing.slow_ms", slow);
+    line(
+        &mut out,
+        "routing.quality_failures",
+        r.quality_failures.to_string(),
+    );
 
     let chain_origin = loaded.origin("provider");
     for p in &c.providers {
-        let _ = writeln!(out, "\n[[provider]]                    # {chain_origin}");
+        // `local` is appended by the program unless a config listed it.
+        let origin = if p.kind == crate::config::ProviderKind::Local
+            && matches!(chain_origin, Origin::Default | Origin::Environment)
+        {
+            "built in (always last)".to_string()
+        } else {
+            chain_origin.to_string()
+        };
+        let _ = writeln!(out, "\n{:<COMMENT_COLUMN$} # {origin}", "[[provider]]");
         let _ = writeln!(out, "name = {}", toml_str(&p.name));
         let _ = writeln!(out, "kind = {}", toml_str(p.kind.as_str()));
         let _ = writeln!(out, "model = {}", toml_str(&p.model));
@@ -126,7 +166,8 @@ pub fn render(loaded: &LoadedConfig) -> String {
                     } else {
                         "not set"
                     };
-                    let _ = writeln!(out, "api_key_env = {:<20} # key: {state}", toml_str(var));
+                    let assignment = format!("api_key_env = {}", toml_str(var));
+                    let _ = writeln!(out, "{assignment:<COMMENT_COLUMN$} # key: {state}");
                 }
                 None => {
                     let _ = writeln!(out, "# no API key used");

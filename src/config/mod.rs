@@ -38,6 +38,9 @@ pub struct CompletionSettings {
     pub max_tokens: u32,
     pub deadline_ms: u64,
     pub exclude: Vec<String>,
+    /// The workspace root (not a config key): prompts name files relative to it, so a
+    /// provider never sees an absolute path (DESIGN.md §6).
+    pub workspace_root: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +75,19 @@ pub struct RoutingSettings {
     pub notify: Notify,
     pub order: Vec<String>,
     pub disabled: Vec<String>,
+    /// When a provider's median time to first byte makes it `degraded` (slow).
+    pub slow: SlowBound,
+    /// Low-quality answers in a row that make a provider `degraded`; 0 = off.
+    pub quality_failures: u32,
+}
+
+/// `routing.slow_ms` (DESIGN.md §4 "Soft failures").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowBound {
+    /// 3 × the provider's own median of the last hour, at least 1500 ms.
+    Auto,
+    Off,
+    Fixed(Duration),
 }
 
 impl CompletionSettings {
@@ -88,9 +104,28 @@ impl Default for CompletionSettings {
             max_tokens: 128,
             deadline_ms: 2500,
             exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+            workspace_root: None,
         }
     }
 }
+
+/// Editors' own settings files (VS Code's user data folder and its forks', local and
+/// remote): they can hold other extensions' tokens, so they never reach a cloud
+/// provider, whatever `completion.exclude` says (DESIGN.md §6).
+pub const EDITOR_SETTINGS_FILES: &[&str] = &[
+    "**/Code/User/**",
+    "**/Code - Insiders/User/**",
+    "**/Code - OSS/User/**",
+    "**/VSCodium/User/**",
+    "**/Cursor/User/**",
+    "**/Windsurf/User/**",
+    "**/code-server/User/**",
+    "**/.vscode-server/data/User/**",
+    "**/.vscode-server/data/Machine/**",
+    "**/.vscode-remote/data/User/**",
+    "**/User/settings.json",
+    "**/User/keybindings.json",
+];
 
 /// Files that never leave the machine unless the user says otherwise.
 pub const DEFAULT_EXCLUDE: &[&str] = &[
@@ -123,6 +158,8 @@ impl Default for RoutingSettings {
             notify: Notify::Transitions,
             order: Vec::new(),
             disabled: Vec::new(),
+            slow: SlowBound::Auto,
+            quality_failures: 4,
         }
     }
 }

@@ -13,7 +13,7 @@ use super::provider::read_key;
 use super::sources::type_name;
 use super::{
     CacheSettings, CompletionSettings, Config, ConfigProblem, FimTemplate, Hedge, Notify,
-    ProviderConfig, ProviderKind, RoutingSettings,
+    ProviderConfig, ProviderKind, RoutingSettings, SlowBound,
 };
 
 pub(super) struct Parsed {
@@ -109,6 +109,7 @@ fn parse_completion(mut s: Section<'_>) -> CompletionSettings {
         max_tokens: s.within("max_tokens", d.max_tokens, 1, 8192),
         deadline_ms: s.within("deadline_ms", d.deadline_ms, 1, MAX_WAIT_MS),
         exclude: s.globs("exclude", d.exclude),
+        workspace_root: None,
     };
     s.finish(&[
         "max_prefix_chars",
@@ -163,6 +164,21 @@ fn parse_routing(mut s: Section<'_>) -> RoutingSettings {
             d.notify
         }
     };
+    let slow = match s.raw("slow_ms") {
+        None => d.slow,
+        Some(Value::String(v)) if v == "auto" => SlowBound::Auto,
+        Some(Value::String(v)) if v == "off" => SlowBound::Off,
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|ms| ms > 0) => SlowBound::Fixed(
+            Duration::from_millis(n.as_u64().unwrap_or_default().min(MAX_WAIT_MS)),
+        ),
+        Some(other) => {
+            s.problem(
+                "slow_ms",
+                format!("expected \"auto\", \"off\" or milliseconds above 0, got {other}"),
+            );
+            d.slow
+        }
+    };
     let settings = RoutingSettings {
         retries: s.within("retries", d.retries, 0, 10),
         hedge,
@@ -172,8 +188,12 @@ fn parse_routing(mut s: Section<'_>) -> RoutingSettings {
         notify,
         order: s.get("order", d.order),
         disabled: s.get("disabled", d.disabled),
+        slow,
+        quality_failures: s.within("quality_failures", d.quality_failures, 0, 1000),
     };
     s.finish(&[
+        "slow_ms",
+        "quality_failures",
         "retries",
         "hedge_ms",
         "breaker_failures",

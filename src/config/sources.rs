@@ -58,6 +58,8 @@ pub struct LoadedConfig {
     pub user_file: Option<PathBuf>,
     /// The workspace file, when one was read.
     pub workspace_file: Option<PathBuf>,
+    /// A user file that exists but could not be read or parsed, and was ignored.
+    pub user_file_ignored: Option<PathBuf>,
 }
 
 impl LoadedConfig {
@@ -101,11 +103,17 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
     let mut user_file = None;
     let mut workspace_file = None;
 
-    if let Some(path) = &sources.user_file
-        && let Some(layer) = read_toml_layer(path, &mut problems)
-    {
-        merge(&mut merged, layer, Origin::UserFile, "", &mut origins);
-        user_file = Some(path.clone());
+    let mut user_file_ignored = None;
+    if let Some(path) = &sources.user_file {
+        let before = problems.len();
+        match read_toml_layer(path, &mut problems) {
+            Some(layer) => {
+                merge(&mut merged, layer, Origin::UserFile, "", &mut origins);
+                user_file = Some(path.clone());
+            }
+            None if problems.len() > before => user_file_ignored = Some(path.clone()),
+            None => {}
+        }
     }
 
     if let Some(root) = &sources.workspace_root {
@@ -128,7 +136,8 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
         }
     }
 
-    let parsed = parse::parse(&merged, &mut problems);
+    let mut parsed = parse::parse(&merged, &mut problems);
+    parsed.config.completion.workspace_root = sources.workspace_root.clone();
     if parsed.providers_from_env {
         origins.insert("provider".to_string(), Origin::Environment);
     }
@@ -138,6 +147,7 @@ pub fn load(sources: &ConfigSources) -> LoadedConfig {
         origins,
         user_file,
         workspace_file,
+        user_file_ignored,
     }
 }
 
@@ -227,6 +237,32 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
         && cache.remove("path").is_some()
     {
         ignored.push("cache.path".to_string());
+    }
+    // [network] (DESIGN §6): a proxy or CA roots of the repository's choosing would see
+    // the code sent for completion; only the user file or the editor may set them.
+    if let Some(network) = table.remove("network") {
+        let keys: Vec<String> = network
+            .as_object()
+            .map(|t| t.keys().map(|k| format!("network.{k}")).collect())
+            .unwrap_or_default();
+        if keys.is_empty() {
+            ignored.push("[network]".to_string());
+        } else {
+            ignored.push(keys.join(", "));
+        }
+    }
+    // [team] (DESIGN §6, §8): a Redis of the repository's choosing would see health
+    // reports and shared completions; only the user file or the editor may set it.
+    if let Some(team) = table.remove("team") {
+        let keys: Vec<String> = team
+            .as_object()
+            .map(|t| t.keys().map(|k| format!("team.{k}")).collect())
+            .unwrap_or_default();
+        if keys.is_empty() {
+            ignored.push("[team]".to_string());
+        } else {
+            ignored.push(keys.join(", "));
+        }
     }
     if ignored.is_empty() {
         return None;
@@ -404,6 +440,42 @@ mod tests {
         assert_eq!(loaded.origin("completion.max_tokens"), Origin::Workspace);
         assert_eq!(loaded.origin("completion.max_prefix_chars"), Origin::Editor);
         assert_eq!(loaded.origin("completion.deadline_ms"), Origin::Default);
+    }
+
+    #[test]
+    fn workspace_file_cannot_choose_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = sources_with(
+            dir.path(),
+            "",
+            Some(
+                "[completion]\nmax_tokens = 32\n[network]\nproxy = \"http://evil.example:3128\"\nca_file = \"evil.pem\"\n",
+            ),
+            None,
+        );
+        let loaded = load(&sources);
+        assert_eq!(loaded.config.completion.max_tokens, 32);
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let message = &loaded.problems[0].message;
+        assert!(message.contains("network.proxy"), "{message}");
+        assert!(message.contains("network.ca_file"), "{message}");
+    }
+
+    #[test]
+    fn workspace_file_cannot_choose_a_team_redis() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = sources_with(
+            dir.path(),
+            "",
+            Some("[team]\nredis_url = \"redis://evil.example\"\nname = \"x\"\n"),
+            None,
+        );
+        let loaded = load(&sources);
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let message = &loaded.problems[0].message;
+        assert!(message.contains("team.redis_url"), "{message}");
+        assert!(message.contains("team.name"), "{message}");
+        assert!(!message.contains("evil.example"), "{message}");
     }
 
     #[test]

@@ -201,6 +201,37 @@ impl DocumentStore {
         })
     }
 
+    /// Where a status diagnostic on `line` of `uri` is drawn (DESIGN.md §5): from the
+    /// line's first non-blank character to its end, at least one character wide, so it
+    /// can be seen and hovered. `None` when the document is not open.
+    pub fn line_span(
+        &self,
+        uri: &str,
+        line: u32,
+        encoding: Encoding,
+    ) -> Option<(LineCol, LineCol)> {
+        let entry = self.documents.get(uri)?;
+        let rope = entry.document.rope();
+        let line = (line as usize).min(rope.len_lines().saturating_sub(1));
+        let start = rope.line_to_char(line);
+        let text = rope.line(line);
+        let content = text
+            .chars()
+            .take_while(|c| *c != '\n' && *c != '\r')
+            .count();
+        let first = text
+            .chars()
+            .take(content)
+            .position(|c| !c.is_whitespace())
+            .unwrap_or(0);
+        let from = super::from_char(rope, start + first, encoding);
+        let mut to = super::from_char(rope, start + content, encoding);
+        if to.col <= from.col {
+            to.col = from.col + 1;
+        }
+        Some((from, to))
+    }
+
     /// The texts of up to `limit` other open documents, most recently touched first,
     /// stopping once `max_bytes` are collected. The local engine searches these.
     pub fn neighbours(&self, except: &str, limit: usize, max_bytes: usize) -> Vec<Arc<str>> {

@@ -1,7 +1,7 @@
 //! What a completion is asked about: the prefix and suffix windows around the cursor,
 //! cut on character boundaries, and whether only the rest of the line is wanted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::CompletionSettings;
@@ -50,13 +50,28 @@ pub fn build(request: &CompletionRequest, settings: &CompletionSettings) -> Prov
         prefix: prefix.to_string(),
         suffix: after[..suffix_end].to_string(),
         language: request.language.clone(),
-        path: request.path.as_ref().map(|p| p.display().to_string()),
+        path: request
+            .path
+            .as_deref()
+            .map(|p| prompt_path(p, settings.workspace_root.as_deref())),
         max_tokens: settings.max_tokens,
         single_line: is_single_line(rest_of_line),
         document: request.text.clone(),
         cursor,
         neighbours: request.neighbours.clone(),
     }
+}
+
+/// How a prompt names the file: relative to the workspace root, or by its name alone
+/// outside one — never the absolute path, which carries user names and folder layout.
+fn prompt_path(path: &Path, root: Option<&Path>) -> String {
+    if let Some(relative) = root.and_then(|root| path.strip_prefix(root).ok())
+        && !relative.as_os_str().is_empty()
+    {
+        return relative.display().to_string();
+    }
+    path.file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
 }
 
 /// Mid-line (code after the cursor on this line, other than closing brackets and
@@ -129,6 +144,23 @@ mod tests {
         let built = build(&request("日本", 1), &CompletionSettings::default());
         assert_eq!(built.prefix, "");
         assert_eq!(built.suffix, "日本");
+    }
+
+    #[test]
+    fn prompts_name_files_relative_to_the_workspace_or_by_name() {
+        let root = Path::new("/home/ada/work/project");
+        assert_eq!(
+            prompt_path(Path::new("/home/ada/work/project/src/main.rs"), Some(root)),
+            "src/main.rs"
+        );
+        assert_eq!(
+            prompt_path(Path::new("/home/ada/notes/todo.py"), Some(root)),
+            "todo.py"
+        );
+        assert_eq!(
+            prompt_path(Path::new("/tmp/scratch.ts"), None),
+            "scratch.ts"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! The LSP server, the CLI and the benchmark all call [`Engine::complete`] with a plain
 //! [`CompletionRequest`]. Architecture invariant: no LSP types here.
 
+mod brackets;
 mod context;
+mod indent;
 mod postprocess;
 
 use std::sync::{Arc, RwLock};
@@ -16,11 +18,11 @@ use tokio::sync::broadcast;
 use crate::cache::{self, Cache, ContextKey, Hit, InFlight, Joined};
 use crate::config::Config;
 use crate::health::{HealthBoard, HealthEvent};
-use crate::providers::{self, shared_client};
+use crate::providers::{self, ErrorClass, shared_client};
 use crate::router::{Budget, Routed, Router};
 
 pub use context::{CompletionRequest, language_for_path};
-pub use postprocess::clean;
+pub use postprocess::{AnswerStyle, clean, clean_as};
 
 /// A completion and where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,9 @@ pub struct Completion {
     /// Served from the cache past its freshness because every provider failed.
     pub stale: bool,
     pub latency: Duration,
+    /// The providers that failed on the way to this answer, with how (for `stats`):
+    /// non-empty means it was served after a failover.
+    pub failed: Vec<(String, ErrorClass)>,
 }
 
 /// Everything built from one config: swapped whole on reload, so a request in flight
@@ -60,7 +65,14 @@ impl Runtime {
             board,
             Arc::new(Budget::default()),
         );
-        let exclude = exclude_set(&config.completion.exclude);
+        let exclude = exclude_set(
+            config
+                .completion
+                .exclude
+                .iter()
+                .map(String::as_str)
+                .chain(crate::config::EDITOR_SETTINGS_FILES.iter().copied()),
+        );
         Runtime {
             config,
             router,
@@ -76,13 +88,31 @@ impl Runtime {
         &self.router
     }
 
+    /// `routed.text` cleaned for `request`, the way its provider's kind writes answers.
+    pub fn clean(&self, routed: &Routed, request: &providers::ProviderRequest) -> String {
+        use crate::config::ProviderKind;
+        let kind = self
+            .config
+            .providers
+            .iter()
+            .find(|p| p.name == routed.provider)
+            .map(|p| p.kind);
+        let style = match kind {
+            Some(ProviderKind::Anthropic | ProviderKind::OpenAi | ProviderKind::Gemini) => {
+                AnswerStyle::Chat
+            }
+            _ => AnswerStyle::Fill,
+        };
+        clean_as(&routed.text, request, style)
+    }
+
     /// Whether `path` must never be sent to a cloud provider.
     pub fn is_excluded(&self, path: &std::path::Path) -> bool {
         self.exclude.is_match(path)
     }
 }
 
-fn exclude_set(globs: &[String]) -> GlobSet {
+fn exclude_set<'a>(globs: impl Iterator<Item = &'a str>) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         // Invalid globs were reported and left out when the config was parsed.
@@ -155,20 +185,18 @@ impl Engine {
     }
 
     /// Closes nothing and waits for nothing: sends one tiny request to `provider` in
-    /// the background and records its outcome on the health board.
-    pub fn probe(&self, provider: &str) {
+    /// the background and records its outcome on the health board. The handle says
+    /// how it went (the error in words when it failed), for whoever asked to retry.
+    pub fn probe(&self, provider: &str) -> Option<tokio::task::JoinHandle<Result<(), String>>> {
         let runtime = self.runtime();
-        let Some(target) = runtime
+        let target = runtime
             .router
             .providers()
             .iter()
             .find(|p| p.config().name == provider && p.config().kind.is_cloud())
-            .cloned()
-        else {
-            return;
-        };
+            .cloned()?;
         let board = runtime.board().clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let request = providers::ProviderRequest {
                 prefix: "// probe\n".into(),
                 suffix: String::new(),
@@ -208,8 +236,13 @@ impl Engine {
                     error: providers::ProviderError::timeout("no probe answer", timeout),
                 },
             };
+            let outcome = match &observation {
+                crate::health::Observation::Failure { error, .. } => Err(error.short()),
+                _ => Ok(()),
+            };
             board.observe(observation);
-        });
+            outcome
+        }))
     }
 
     /// Empties the completion cache, in memory and on disk.
@@ -250,7 +283,7 @@ impl Engine {
                 .route(&provider_request, deadline, false)
                 .await;
             return finish(
-                clean(&routed.text, &provider_request),
+                runtime.clean(&routed, &provider_request),
                 &routed,
                 false,
                 false,
@@ -289,7 +322,24 @@ impl Engine {
             Joined::Same(f) => (f, None, true),
             Joined::TypedAhead { flight, typed } => (flight, Some(typed), true),
         };
-        let result = flight_wait.wait().await;
+        // Nothing waits past usefulness (DESIGN.md §4): when the one cloud provider that
+        // can answer is past its hedge point, the stale answer (or the local engine's)
+        // is served then, and the flight finishes in the background to refresh the cache.
+        let patience = runtime.router().usefulness_limit();
+        let result = match patience {
+            Some(limit) if typed.is_none() => {
+                match tokio::time::timeout(limit, flight_wait.wait()).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        flight_wait.detach();
+                        return self
+                            .past_usefulness(&runtime, key, &provider_request, deadline, started)
+                            .await;
+                    }
+                }
+            }
+            _ => flight_wait.wait().await,
+        };
         drop(flight_wait);
 
         if let Some(typed) = typed {
@@ -305,7 +355,7 @@ impl Engine {
                 .router
                 .route(&provider_request, deadline, true)
                 .await;
-            let text = clean(&routed.text, &provider_request);
+            let text = runtime.clean(&routed, &provider_request);
             if !routed.cloud_failed {
                 self.cache.insert(
                     key,
@@ -325,7 +375,7 @@ impl Engine {
                 .route(&provider_request, deadline, true)
                 .await;
             return finish(
-                clean(&routed.text, &provider_request),
+                runtime.clean(&routed, &provider_request),
                 &routed,
                 false,
                 false,
@@ -338,6 +388,31 @@ impl Engine {
         finish(result.text.clone(), &result.routed, shared, false, started)
     }
 
+    /// The cloud is past its hedge point with nothing else to ask: the freshest cached
+    /// answer for this context, even stale, else the local engine's.
+    async fn past_usefulness(
+        &self,
+        runtime: &Runtime,
+        key: ContextKey,
+        request: &providers::ProviderRequest,
+        deadline: Instant,
+        started: Instant,
+    ) -> Completion {
+        if let Some(entry) = self.cache.stale(key) {
+            tracing::info!("the cloud is past its hedge point: serving the stale answer");
+            return from_cache(entry.text.clone(), &entry, true, started);
+        }
+        tracing::info!("the cloud is past its hedge point: serving the local engine's answer");
+        let routed = runtime.router.route(request, deadline, false).await;
+        finish(
+            runtime.clean(&routed, request),
+            &routed,
+            false,
+            false,
+            started,
+        )
+    }
+
     /// Every cloud provider failed: the freshest cached answer for this context, even
     /// stale, else what the local engine said.
     fn outage_answer(
@@ -348,7 +423,9 @@ impl Engine {
         started: Instant,
     ) -> Completion {
         if let Some(entry) = self.cache.stale(key) {
-            return from_cache(entry.text.clone(), &entry, true, started);
+            let mut completion = from_cache(entry.text.clone(), &entry, true, started);
+            completion.failed = failed(routed);
+            return completion;
         }
         finish(local_text, routed, false, false, started)
     }
@@ -363,7 +440,7 @@ async fn flight(
     deadline: Instant,
 ) -> FlightResult {
     let routed = runtime.router.route(&request, deadline, true).await;
-    let text = clean(&routed.text, &request);
+    let text = runtime.clean(&routed, &request);
     if !routed.cloud_failed {
         cache.insert(key, &request, &text, &routed.provider, &routed.model, true);
     }
@@ -384,7 +461,16 @@ fn finish(
         cached,
         stale,
         latency: started.elapsed(),
+        failed: failed(routed),
     }
+}
+
+fn failed(routed: &Routed) -> Vec<(String, ErrorClass)> {
+    routed
+        .failures
+        .iter()
+        .map(|(name, error)| (name.clone(), error.class))
+        .collect()
 }
 
 fn from_cache(text: String, entry: &cache::Entry, stale: bool, started: Instant) -> Completion {
@@ -395,5 +481,6 @@ fn from_cache(text: String, entry: &cache::Entry, stale: bool, started: Instant)
         cached: true,
         stale,
         latency: started.elapsed(),
+        failed: Vec::new(),
     }
 }

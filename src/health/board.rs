@@ -9,8 +9,9 @@ use tokio::sync::broadcast;
 
 use super::breaker::{Breaker, Gate};
 use super::latency::LatencyWindow;
+use super::soft::{QualityWatch, SlowWatch};
 use super::{DisableReason, HealthEvent, HealthState, Observation, PageLevel, ProviderHealth};
-use crate::config::{Config, ProviderConfig};
+use crate::config::{Config, ProviderConfig, SlowBound};
 use crate::providers::ErrorClass;
 
 /// A 429 without a hint skips the provider this long.
@@ -37,15 +38,28 @@ struct Entry {
     requests: u64,
     failures: u64,
     state: HealthState,
+    slow: SlowWatch,
+    quality: QualityWatch,
+    slow_bound: SlowBound,
+    quality_limit: u32,
+    /// A provider demoted for a soft failure is put back in front once per cooldown,
+    /// so a fast or good answer can end its verdict.
+    cooldown: Duration,
+    last_front_try: Option<Instant>,
 }
 
 impl Entry {
+    fn soft_demoted(&self) -> bool {
+        self.slow.is_slow() || self.quality.is_degraded()
+    }
+
     fn derive_state(&self, now: Instant) -> HealthState {
         if self.disabled.is_some() {
             HealthState::Disabled
         } else if self.breaker.is_open() {
             HealthState::Down
         } else if self.failing
+            || self.soft_demoted()
             || self.page_level >= PageLevel::Minor
             || self.rate_limited_until.is_some_and(|t| t > now)
         {
@@ -121,6 +135,12 @@ impl HealthBoard {
                     requests: 0,
                     failures: 0,
                     state: HealthState::Healthy,
+                    slow: SlowWatch::default(),
+                    quality: QualityWatch::default(),
+                    slow_bound: config.routing.slow,
+                    quality_limit: config.routing.quality_failures,
+                    cooldown,
+                    last_front_try: None,
                 };
                 entry.state = entry.derive_state(Instant::now());
                 entry
@@ -150,9 +170,14 @@ impl HealthBoard {
             if let Some(o) = old.iter().find(same) {
                 let config = entry.config.clone();
                 let disabled = entry.disabled.clone();
+                let (slow_bound, quality_limit, cooldown) =
+                    (entry.slow_bound, entry.quality_limit, entry.cooldown);
                 *entry = o.clone();
                 entry.config = config;
                 entry.disabled = disabled;
+                entry.slow_bound = slow_bound;
+                entry.quality_limit = quality_limit;
+                entry.cooldown = cooldown;
                 entry.state = entry.derive_state(Instant::now());
             }
         }
@@ -178,6 +203,8 @@ impl HealthBoard {
             let mut entries = self.lock();
             let name = match &observation {
                 Observation::Success { provider, .. }
+                | Observation::LowQuality { provider, .. }
+                | Observation::Waited { provider, .. }
                 | Observation::Failure { provider, .. }
                 | Observation::StatusPage { provider, .. }
                 | Observation::Disable { provider }
@@ -199,6 +226,20 @@ impl HealthBoard {
                     push_recent(&mut entry.recent, false);
                     entry.first_byte.record(first_byte);
                     entry.total.record(total);
+                    entry.slow.record(now, first_byte, entry.slow_bound);
+                    entry.quality.good();
+                }
+                Observation::LowQuality {
+                    first_byte, kind, ..
+                } => {
+                    // An answer came: the connection is fine, the content is not.
+                    entry.requests += 1;
+                    entry.breaker.success();
+                    entry.slow.record(now, first_byte, entry.slow_bound);
+                    entry.quality.low(kind, entry.quality_limit);
+                }
+                Observation::Waited { waited, .. } => {
+                    entry.slow.record(now, waited, entry.slow_bound);
                 }
                 Observation::Failure { error, .. } => {
                     entry.requests += 1;
@@ -244,6 +285,12 @@ impl HealthBoard {
                     entry.rate_limited_until = None;
                     entry.breaker.reset();
                 }
+            }
+            // A soft verdict starts its first cooldown now; its end forgets it.
+            if !entry.soft_demoted() {
+                entry.last_front_try = None;
+            } else if entry.last_front_try.is_none() {
+                entry.last_front_try = Some(now);
             }
             let state = entry.derive_state(now);
             if state != entry.state || page_changed {
@@ -311,17 +358,60 @@ impl HealthBoard {
         }
     }
 
+    /// Whether `provider` could be asked now (not disabled, rate-limited or down), without
+    /// taking a probe slot: for planning, not for asking.
+    pub fn could_admit(&self, provider: &str) -> bool {
+        let now = Instant::now();
+        self.lock()
+            .iter()
+            .find(|e| e.config.name == provider)
+            .is_none_or(|e| {
+                e.disabled.is_none()
+                    && e.rate_limited_until.is_none_or(|t| t <= now)
+                    && !e.breaker.is_open()
+            })
+    }
+
     fn probe_abandoned(&self, provider: &str) {
         if let Some(entry) = self.lock().iter_mut().find(|e| e.config.name == provider) {
             entry.breaker.probe_abandoned();
         }
     }
 
-    /// Whether a status-page incident moves `provider` behind the healthy ones.
+    /// Whether `provider` goes behind the healthy ones: a status-page incident, or a
+    /// soft failure (slow, low-quality answers).
     pub fn is_demoted(&self, provider: &str) -> bool {
         self.lock()
             .iter()
-            .any(|e| e.config.name == provider && e.page_level.demotes())
+            .any(|e| e.config.name == provider && (e.page_level.demotes() || e.soft_demoted()))
+    }
+
+    /// Once per cooldown a provider demoted for a soft failure is tried in front again
+    /// (as a `down` one is probed), so a fast or good answer can end the verdict: `true`
+    /// when that time has come for `provider`, and it is taken.
+    pub fn take_front_try(&self, provider: &str) -> bool {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let Some(e) = entries.iter_mut().find(|e| e.config.name == provider) else {
+            return false;
+        };
+        if e.page_level.demotes() || !e.soft_demoted() {
+            return false;
+        }
+        let due = e
+            .last_front_try
+            .is_none_or(|at| now.duration_since(at) >= e.cooldown);
+        if due {
+            e.last_front_try = Some(now);
+        }
+        due
+    }
+
+    /// Whether `provider` is slow: every request that still reaches it is hedged early.
+    pub fn is_slow(&self, provider: &str) -> bool {
+        self.lock()
+            .iter()
+            .any(|e| e.config.name == provider && e.slow.is_slow())
     }
 
     /// Recent times to first byte of `provider`: (p95, sample count).
@@ -398,6 +488,10 @@ fn detail(entry: &Entry, now: Instant) -> Option<String> {
                     "rate-limited ({})",
                     last.unwrap_or_else(|| "429".into())
                 ))
+            } else if let Some(slow) = entry.slow.detail() {
+                Some(slow)
+            } else if let Some(quality) = entry.quality.detail() {
+                Some(quality)
             } else if entry.failing {
                 let failed = entry.recent.iter().filter(|f| **f).count();
                 Some(format!(

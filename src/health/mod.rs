@@ -10,6 +10,7 @@
 mod board;
 mod breaker;
 mod latency;
+mod soft;
 
 use std::fmt;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub use board::{Admission, HealthBoard, ProbeTicket};
 pub use breaker::{Breaker, Gate, MAX_COOLDOWN};
 pub use latency::LatencyWindow;
+pub use soft::{LowQuality, QualityWatch, SLOW_WINDOW, SlowWatch};
 
 use crate::providers::ProviderError;
 
@@ -93,6 +95,15 @@ pub enum Observation {
         first_byte: Duration,
         total: Duration,
     },
+    /// An attempt answered with HTTP 200, but an answer not worth showing (§4).
+    LowQuality {
+        provider: String,
+        first_byte: Duration,
+        kind: LowQuality,
+    },
+    /// An attempt was dropped (another provider won, or the deadline came) before its
+    /// first byte, after waiting this long: it was at least that slow.
+    Waited { provider: String, waited: Duration },
     /// An attempt failed with a classified error.
     Failure {
         provider: String,

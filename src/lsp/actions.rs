@@ -1,5 +1,6 @@
 //! Code actions on our status diagnostics: `Retry <name> now`, `Disable <name> for
-//! this session`, `Open <name> status page` — each only where it applies.
+//! this session`, `Enable <name>`, `Open <name> status page` — each only where it
+//! applies.
 
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
@@ -71,6 +72,14 @@ pub fn for_diagnostics(runtime: &Runtime, diagnostics: &[Diagnostic]) -> Vec<Cod
                     push(action(
                         format!("Retry {name} now"),
                         commands::RETRY,
+                        Some(name),
+                        diagnostic,
+                    ));
+                }
+                if code == "provider-disabled" {
+                    push(action(
+                        format!("Enable {name}"),
+                        commands::ENABLE,
                         Some(name),
                         diagnostic,
                     ));

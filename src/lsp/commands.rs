@@ -1,11 +1,14 @@
-//! `workspace/executeCommand`: the six commands of DESIGN.md §1. Arguments are JSON
+//! `workspace/executeCommand`: the seven commands of DESIGN.md §1. Arguments are JSON
 //! strings (provider names); an unknown name is an error that lists the known ones.
+//! `switchboard.accepted ID` is the exception: its argument is a suggestion's id, and
+//! it answers `null` whatever the id (an expired one is no error the user should see).
 
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::{ShowDocumentParams, Uri};
+use tower_lsp_server::ls_types::{MessageType, ShowDocumentParams, Uri};
 
 use super::server::Backend;
+use super::status;
 use crate::health::Observation;
 
 pub const STATUS: &str = "switchboard.status";
@@ -14,14 +17,17 @@ pub const DISABLE: &str = "switchboard.disable";
 pub const ENABLE: &str = "switchboard.enable";
 pub const CLEAR_CACHE: &str = "switchboard.clearCache";
 pub const OPEN_STATUS_PAGE: &str = "switchboard.openStatusPage";
+/// Sent by the editor when the user accepts a suggestion (DESIGN.md §5).
+pub const ACCEPTED: &str = "switchboard.accepted";
 
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 7] = [
     STATUS,
     RETRY,
     DISABLE,
     ENABLE,
     CLEAR_CACHE,
     OPEN_STATUS_PAGE,
+    ACCEPTED,
 ];
 
 fn invalid(message: String) -> Error {
@@ -34,6 +40,13 @@ fn invalid(message: String) -> Error {
 
 impl Backend {
     pub(super) async fn run_command(&self, command: &str, arguments: &[Value]) -> Result<Value> {
+        if command == ACCEPTED {
+            let id = arguments.first().and_then(Value::as_str).unwrap_or("");
+            if !self.stats.accepted(id) {
+                tracing::debug!("{ACCEPTED}: unknown, expired or already counted id {id:?}");
+            }
+            return Ok(Value::Null);
+        }
         let name = match arguments.first() {
             None | Some(Value::Null) => None,
             Some(Value::String(name)) => Some(name.clone()),
@@ -80,7 +93,14 @@ impl Backend {
         };
         let board = runtime.board().clone();
         match command {
-            STATUS => {}
+            STATUS => {
+                if !self.client_shows_status() {
+                    // Helix and other clients without a status UI show nothing of a
+                    // JSON result: say it in words too.
+                    let summary = status::summary(&self.status_value());
+                    self.client.show_message(MessageType::INFO, summary).await;
+                }
+            }
             RETRY => {
                 let names = match name {
                     Some(name) => vec![known(&name)?],
@@ -91,12 +111,43 @@ impl Backend {
                         .map(|h| h.name)
                         .collect(),
                 };
+                let mut probes = Vec::new();
                 for provider in names {
                     board.observe(Observation::Retry {
                         provider: provider.clone(),
                     });
-                    self.engine.probe(&provider);
+                    if let Some(probe) = self.engine.probe(&provider) {
+                        probes.push((provider, probe));
+                    }
                 }
+                // Each probe is bounded by its provider's timeout; a retry that fails
+                // is said, not silently dropped back to the old state.
+                let mut retried = Vec::new();
+                for (provider, probe) in probes {
+                    let outcome = probe.await.unwrap_or_else(|e| Err(e.to_string()));
+                    if let Err(error) = &outcome {
+                        let label = runtime
+                            .config
+                            .provider(&provider)
+                            .map_or_else(|| provider.clone(), |p| p.label());
+                        tracing::warn!("retry {label}: still failing ({error})");
+                        self.client
+                            .show_message(
+                                MessageType::WARNING,
+                                format!("Switchboard: retry {label}: still failing ({error})"),
+                            )
+                            .await;
+                    }
+                    retried.push(serde_json::json!({
+                        "provider": provider,
+                        "ok": outcome.is_ok(),
+                        "error": outcome.err(),
+                    }));
+                }
+                self.surface.refresh();
+                let mut status = self.status_value();
+                status["retried"] = Value::Array(retried);
+                return Ok(status);
             }
             DISABLE => board.observe(Observation::Disable {
                 provider: required(name)?,

@@ -21,14 +21,19 @@ const CONCURRENCY: usize = 256;
 
 /// Serves LSP on stdin/stdout until the client exits.
 pub async fn serve_stdio() {
-    let (service, socket) = LspService::build(Backend::new)
-        .custom_method(inline::METHOD, Backend::inline_completion)
-        .finish();
+    // Kept here too, so counts are written when the editor goes without `shutdown`.
+    let stats = std::sync::Arc::new(crate::stats::Stats::new());
+    let for_backend = stats.clone();
+    let (service, socket) =
+        LspService::build(move |client| Backend::with_stats(client, for_backend.clone()))
+            .custom_method(inline::METHOD, Backend::inline_completion)
+            .finish();
     let (input, output, writer) = transport::guarded_stdio();
     Server::new(input, output, socket)
         .concurrency_level(CONCURRENCY)
         .serve(service)
         .await;
+    stats.flush().await;
     // The library's output stream closes when it returns; let the last frames out.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
 }

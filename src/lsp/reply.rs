@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use tower_lsp_server::ls_types::{
-    CompletionItem, CompletionItemKind, CompletionList, CompletionTextEdit, InsertTextFormat,
-    Position, Range, TextEdit,
+    Command, CompletionItem, CompletionItemKind, CompletionList, CompletionTextEdit,
+    InsertTextFormat, Position, Range, TextEdit,
 };
 
 use super::inline::{InlineCompletionItem, InlineCompletionList, InlineCompletionResponse};
@@ -12,8 +12,18 @@ use crate::engine::Completion;
 
 const MAX_LABEL_CHARS: usize = 80;
 
-/// `{"items":[{insertText, range: cursor..cursor}]}`, or `[]` when there is nothing.
-pub fn inline(completion: &Completion, snapshot: &Snapshot) -> InlineCompletionResponse {
+/// The command an item carries, run by the editor when the user accepts it.
+fn accepted(id: &str) -> Command {
+    Command {
+        title: "Switchboard: suggestion accepted".to_string(),
+        command: super::commands::ACCEPTED.to_string(),
+        arguments: Some(vec![json!(id)]),
+    }
+}
+
+/// `{"items":[{insertText, range: cursor..cursor, command}]}`, or `[]` when there is
+/// nothing. `id` is the suggestion's id for `switchboard.accepted`.
+pub fn inline(completion: &Completion, snapshot: &Snapshot, id: &str) -> InlineCompletionResponse {
     if completion.text.is_empty() {
         return InlineCompletionResponse::Items(Vec::new());
     }
@@ -23,17 +33,19 @@ pub fn inline(completion: &Completion, snapshot: &Snapshot) -> InlineCompletionR
             insert_text: completion.text.clone(),
             filter_text: None,
             range: Some(Range::new(cursor, cursor)),
-            command: None,
+            command: Some(accepted(id)),
         }],
     })
 }
 
 /// One item whose edit replaces the word before the cursor with that word plus the
-/// suggestion, so it filters and inserts correctly mid-word.
+/// suggestion, so it filters and inserts correctly mid-word. `id` is the suggestion's
+/// id for `switchboard.accepted`.
 pub fn completion_list(
     completion: &Completion,
     snapshot: &Snapshot,
     encoding: Encoding,
+    id: &str,
 ) -> CompletionList {
     if completion.text.is_empty() {
         return CompletionList {
@@ -75,6 +87,7 @@ pub fn completion_list(
             new_text,
         ))),
         preselect: Some(true),
+        command: Some(accepted(id)),
         data: Some(json!({
             "provider": completion.provider,
             "cached": completion.cached,

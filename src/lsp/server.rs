@@ -30,6 +30,7 @@ use crate::config::{self, ConfigProblem, ConfigSources};
 use crate::document::{DocumentStore, Edit, EditRejected, Encoding, LineCol, Snapshot};
 use crate::engine::{Completion, CompletionRequest, Engine};
 use crate::providers::Neighbours;
+use crate::stats::Stats;
 use crate::status_page;
 
 /// Open documents whose text the local engine searches, at most.
@@ -59,6 +60,14 @@ pub struct Backend {
     completion_slots: Arc<tokio::sync::Semaphore>,
     /// When the concurrency limit was last reported.
     limit_reported: Mutex<Option<std::time::Instant>>,
+    /// Served and accepted suggestions, for `switchboard-ls stats`.
+    pub(super) stats: Arc<Stats>,
+    /// The client shows `switchboard/status` itself (else `switchboard.status` also
+    /// answers with a message in words).
+    status_ui: OnceLock<bool>,
+    /// Wakes the status notifier when something it shows changed without a health
+    /// event (who is serving, counts).
+    status_changed: Arc<tokio::sync::Notify>,
 }
 
 /// A runaway client cannot make the server hold more completions than this; the extra
@@ -67,6 +76,11 @@ pub const MAX_CONCURRENT_COMPLETIONS: usize = 64;
 
 impl Backend {
     pub fn new(client: Client) -> Self {
+        Backend::with_stats(client, Arc::new(Stats::new()))
+    }
+
+    /// A backend that counts into `stats` (which its caller may flush after the server ends).
+    pub fn with_stats(client: Client, stats: Arc<Stats>) -> Self {
         let sources = ConfigSources::from_env();
         let loaded = config::load(&sources);
         Backend {
@@ -84,6 +98,9 @@ impl Backend {
             refused: Mutex::new(std::collections::HashSet::new()),
             completion_slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_COMPLETIONS)),
             limit_reported: Mutex::new(None),
+            stats,
+            status_ui: OnceLock::new(),
+            status_changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -108,7 +125,17 @@ impl Backend {
 
     /// The `switchboard/status` object for the current runtime.
     pub(super) fn status_value(&self) -> serde_json::Value {
-        status::status(&self.engine.runtime(), self.engine.cache_figures())
+        status::status(
+            &self.engine.runtime(),
+            self.engine.cache_figures(),
+            self.surface.serving(),
+        )
+    }
+
+    /// Whether the client said it shows `switchboard/status` itself
+    /// (`capabilities.experimental.switchboardStatus`).
+    pub(super) fn client_shows_status(&self) -> bool {
+        self.status_ui.get().copied().unwrap_or(false)
     }
 
     /// Restarts status-page polling for the current config.
@@ -176,8 +203,9 @@ impl Backend {
             .await;
     }
 
-    /// Runs one completion for `uri` at `position`. `None` when the document is not
-    /// open or a newer request superseded this one.
+    /// Runs one completion for `uri` at `position`, with the id its item carries for
+    /// `switchboard.accepted`. `None` when the document is not open or a newer request
+    /// superseded this one.
     /// `kind` separates inline from popup requests: a client that sends both for one
     /// document must not have one supersede the other.
     async fn complete_at(
@@ -185,7 +213,7 @@ impl Backend {
         uri: &Uri,
         position: Position,
         kind: &'static str,
-    ) -> Option<(Completion, Snapshot)> {
+    ) -> Option<(Completion, Snapshot, String)> {
         let key = uri.as_str();
         let encoding = self.encoding();
         let at = LineCol {
@@ -230,7 +258,14 @@ impl Backend {
             std::future::pending::<()>().await
         };
         tokio::select! {
-            completion = self.engine.complete(request) => Some((completion, snapshot)),
+            completion = self.engine.complete(request) => {
+                let id = self.stats.served(&completion, &self.engine);
+                if !completion.provider.is_empty() {
+                    self.surface.served(&completion.provider);
+                }
+                self.status_changed.notify_one();
+                Some((completion, snapshot, id))
+            }
             () = superseded => {
                 tracing::debug!("completion superseded by a newer request for {key}");
                 None
@@ -271,7 +306,7 @@ impl Backend {
         let uri = params.text_document.uri;
         Ok(
             match self.complete_at(&uri, params.position, "inline").await {
-                Some((completion, snapshot)) => reply::inline(&completion, &snapshot),
+                Some((completion, snapshot, id)) => reply::inline(&completion, &snapshot, &id),
                 None => InlineCompletionResponse::Items(Vec::new()),
             },
         )
@@ -328,6 +363,14 @@ impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
         let _ = self.encoding.set(encoding);
+        let status_ui = params
+            .capabilities
+            .experimental
+            .as_ref()
+            .and_then(|e| e.get("switchboardStatus"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let _ = self.status_ui.set(status_ui);
         {
             let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
             sources.workspace_root = workspace_root(&params);
@@ -387,22 +430,47 @@ impl LanguageServer for Backend {
         self.report_problems(problems).await;
         self.restart_pollers();
         self.engine.start_cache_writer();
-        tokio::spawn(
-            self.surface
-                .clone()
-                .run(self.client.clone(), self.engine.clone()),
-        );
+        self.stats.start(self.engine.clone());
+        tokio::spawn(self.surface.clone().run(
+            self.client.clone(),
+            self.engine.clone(),
+            self.documents.clone(),
+            self.encoding(),
+        ));
         // Every health change becomes a `switchboard/status` notification, sent from
         // its own task so a slow client never holds up a completion.
+        // Anything else it shows (who is serving, counts) at most once a second.
         let mut events = self.engine.subscribe();
         let client = self.client.clone();
         let engine = self.engine.clone();
+        let surface = self.surface.clone();
+        let changed = self.status_changed.clone();
         tokio::spawn(async move {
             use tokio::sync::broadcast::error::RecvError;
-            while let Ok(_) | Err(RecvError::Lagged(_)) = events.recv().await {
-                // Coalesce a burst of changes into one notification.
-                while events.try_recv().is_ok() {}
-                let value = status::status(&engine.runtime(), engine.cache_figures());
+            let mut last_sent: Option<tokio::time::Instant> = None;
+            let mut last_value = serde_json::Value::Null;
+            loop {
+                tokio::select! {
+                    event = events.recv() => {
+                        if let Err(RecvError::Closed) = event {
+                            return;
+                        }
+                        // Coalesce a burst of changes into one notification.
+                        while events.try_recv().is_ok() {}
+                    }
+                    () = changed.notified() => {
+                        if let Some(at) = last_sent {
+                            tokio::time::sleep_until(at + Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+                let value =
+                    status::status(&engine.runtime(), engine.cache_figures(), surface.serving());
+                if value == last_value {
+                    continue;
+                }
+                last_value = value.clone();
+                last_sent = Some(tokio::time::Instant::now());
                 client.send_notification::<StatusNotification>(value).await;
             }
         });
@@ -438,6 +506,7 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         let engine = self.engine.clone();
         let _ = tokio::task::spawn_blocking(move || engine.flush_cache()).await;
+        self.stats.flush().await;
         Ok(())
     }
 
@@ -447,7 +516,9 @@ impl LanguageServer for Backend {
             .documents
             .open(doc.uri.as_str(), &doc.text, doc.version, &doc.language_id)
         {
-            Ok(()) => self.surface.touch(&doc.uri, None),
+            // Opening alone does not move the status diagnostics (DESIGN.md §5): editors
+            // open their own files in the background.
+            Ok(()) => self.surface.opened(&doc.uri),
             Err(refused) => self.refuse(&doc.uri, refused).await,
         }
     }
@@ -505,8 +576,8 @@ impl LanguageServer for Backend {
             .complete_at(&at.text_document.uri, at.position, "popup")
             .await
         {
-            Some((completion, snapshot)) => {
-                reply::completion_list(&completion, &snapshot, self.encoding())
+            Some((completion, snapshot, id)) => {
+                reply::completion_list(&completion, &snapshot, self.encoding(), &id)
             }
             None => CompletionList {
                 is_incomplete: true,

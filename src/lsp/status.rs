@@ -15,7 +15,9 @@ impl Notification for StatusNotification {
     const METHOD: &'static str = "switchboard/status";
 }
 
-pub fn status(runtime: &Runtime, cache: Figures) -> Value {
+/// `serving` is the provider that answered the last completion; before any, the one
+/// the router would ask first.
+pub fn status(runtime: &Runtime, cache: Figures, serving: Option<String>) -> Value {
     let health = runtime.board().snapshot();
     let providers: Vec<Value> = runtime
         .config
@@ -62,8 +64,39 @@ pub fn status(runtime: &Runtime, cache: Figures) -> Value {
         })
         .collect();
     json!({
-        "serving": runtime.router().serving(),
+        "serving": serving.or_else(|| runtime.router().serving()),
         "providers": providers,
         "cache": {"entries": cache.entries, "hits": cache.hits, "misses": cache.misses},
     })
+}
+
+/// The status in one line of words, for clients that show no status UI (Helix):
+/// `serving gpt · claude (anthropic) down: 529 overloaded ×3, retry in 20s · gpt (openai)
+/// healthy · cache: 12 entries, 8 hits, 4 misses`.
+pub fn summary(status: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(serving) = status["serving"].as_str() {
+        parts.push(format!("serving {serving}"));
+    }
+    for p in status["providers"].as_array().into_iter().flatten() {
+        let mut line = format!(
+            "{} ({}) {}",
+            p["name"].as_str().unwrap_or("?"),
+            p["kind"].as_str().unwrap_or("?"),
+            p["state"].as_str().unwrap_or("?")
+        );
+        if let Some(detail) = p["detail"].as_str() {
+            line.push_str(&format!(": {detail}"));
+        }
+        if let Some(ms) = p["retry_in_ms"].as_u64() {
+            line.push_str(&format!(", retry in {}s", ms.div_ceil(1000)));
+        }
+        parts.push(line);
+    }
+    let cache = &status["cache"];
+    parts.push(format!(
+        "cache: {} entries, {} hits, {} misses",
+        cache["entries"], cache["hits"], cache["misses"]
+    ));
+    format!("Switchboard: {}", parts.join(" · "))
 }

@@ -20,6 +20,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::config::{ConfigProblem, Notify as NotifySetting, ProviderConfig};
+use crate::document::{DocumentStore, Encoding};
 use crate::engine::{Engine, Runtime};
 use crate::health::{DisableReason, HealthState, PageLevel, ProviderHealth};
 use crate::providers::ErrorClass;
@@ -30,7 +31,8 @@ const MESSAGE_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Default)]
 struct State {
-    /// The last document opened, changed or completed in.
+    /// The last document changed or completed in (a `didOpen` counts only when there
+    /// is none: editors open and close their own settings files unseen).
     active: Option<Uri>,
     /// Per document: the line of its last completion request.
     lines: HashMap<String, u32>,
@@ -43,6 +45,11 @@ struct State {
     /// announcement still awaits its recovery message.
     announced_down: HashMap<String, (Instant, bool)>,
     all_down: bool,
+    /// The provider that answered the last completion.
+    serving: Option<String>,
+    /// Per provider in a cooldown: when it ends, and its length as first shown, so the
+    /// down diagnostic says it once instead of counting down every second.
+    cooldowns: HashMap<String, (Instant, Duration)>,
 }
 
 #[derive(Default)]
@@ -70,6 +77,17 @@ impl Surface {
         }
     }
 
+    /// `uri` was opened: it takes the diagnostics only if no document holds them yet
+    /// (so config errors show on the first file), never from the one the user works in.
+    pub fn opened(&self, uri: &Uri) {
+        let mut state = self.lock();
+        if state.active.is_none() {
+            state.active = Some(uri.clone());
+            drop(state);
+            self.wake.notify_one();
+        }
+    }
+
     pub fn closed(&self, uri: &Uri) {
         let mut state = self.lock();
         state.lines.remove(uri.as_str());
@@ -78,6 +96,21 @@ impl Surface {
             drop(state);
             self.wake.notify_one();
         }
+    }
+
+    /// `provider` answered a completion (DESIGN.md §5 `serving`). `true` when that
+    /// changes who is serving.
+    pub fn served(&self, provider: &str) -> bool {
+        let mut state = self.lock();
+        if state.serving.as_deref() == Some(provider) {
+            return false;
+        }
+        state.serving = Some(provider.to_string());
+        true
+    }
+
+    pub fn serving(&self) -> Option<String> {
+        self.lock().serving.clone()
     }
 
     pub fn set_problems(&self, problems: Vec<ConfigProblem>) {
@@ -98,8 +131,14 @@ impl Surface {
             .unwrap_or_default()
     }
 
-    /// Runs until the server stops.
-    pub async fn run(self: Arc<Self>, client: Client, engine: Arc<Engine>) {
+    /// Runs until the server stops. `documents` gives each diagnostic its range.
+    pub async fn run(
+        self: Arc<Self>,
+        client: Client,
+        engine: Arc<Engine>,
+        documents: Arc<DocumentStore>,
+        encoding: Encoding,
+    ) {
         let mut events = engine.subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -118,13 +157,21 @@ impl Surface {
             runtime.board().refresh();
             let health = runtime.board().snapshot();
             self.speak(&client, &runtime, &health).await;
-            self.publish(&client, &runtime, &health).await;
+            self.publish(&client, &runtime, &health, &documents, encoding)
+                .await;
         }
     }
 
-    async fn publish(&self, client: &Client, runtime: &Runtime, health: &[ProviderHealth]) {
+    async fn publish(
+        &self,
+        client: &Client,
+        runtime: &Runtime,
+        health: &[ProviderHealth],
+        documents: &DocumentStore,
+        encoding: Encoding,
+    ) {
         let (target, stale_target, diagnostics) = {
-            let state = self.lock();
+            let mut state = self.lock();
             match state.active.clone() {
                 None => match &state.published {
                     // The active document was closed: take our diagnostics off it.
@@ -133,7 +180,15 @@ impl Surface {
                 },
                 Some(active) => {
                     let line = state.lines.get(active.as_str()).copied().unwrap_or(0);
-                    let diagnostics = diagnostics(runtime, health, &state.problems, line);
+                    let range = match documents.line_span(active.as_str(), line, encoding) {
+                        Some((from, to)) => Range::new(
+                            Position::new(from.line, from.col),
+                            Position::new(to.line, to.col),
+                        ),
+                        None => Range::new(Position::new(line, 0), Position::new(line, 1)),
+                    };
+                    let health = settled_cooldowns(&mut state.cooldowns, health);
+                    let diagnostics = diagnostics(runtime, &health, &state.problems, range);
                     if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
                         return;
                     }
@@ -241,6 +296,37 @@ impl Surface {
     }
 }
 
+/// `health` with each cooldown as its length when it began (zero once it is over), so
+/// diagnostics change when the cooldown starts and ends, not every second.
+fn settled_cooldowns(
+    cooldowns: &mut HashMap<String, (Instant, Duration)>,
+    health: &[ProviderHealth],
+) -> Vec<ProviderHealth> {
+    let now = Instant::now();
+    let slack = Duration::from_millis(1500);
+    health
+        .iter()
+        .cloned()
+        .map(|mut h| {
+            match h.retry_in {
+                Some(wait) if !wait.is_zero() => {
+                    let until = now + wait;
+                    let entry = cooldowns.entry(h.name.clone()).or_insert((until, wait));
+                    if entry.0 + slack < until || until + slack < entry.0 {
+                        // A new cooldown (the breaker opened again).
+                        *entry = (until, wait);
+                    }
+                    h.retry_in = Some(entry.1);
+                }
+                _ => {
+                    cooldowns.remove(&h.name);
+                }
+            }
+            h
+        })
+        .collect()
+}
+
 fn label(runtime: &Runtime, name: &str) -> String {
     runtime
         .config
@@ -260,6 +346,19 @@ fn instead(runtime: &Runtime, serving: Option<&str>, retry_in: Option<Duration>)
     }
 }
 
+/// "using gpt (openai); retrying after a 20s cooldown", or, once it is over, "…; will
+/// retry on the next completion" — what happens next, not a countdown.
+fn after_cooldown(runtime: &Runtime, serving: Option<&str>, cooldown: Option<Duration>) -> String {
+    let using = instead(runtime, serving, None);
+    match cooldown {
+        Some(wait) if !wait.is_zero() => format!(
+            "{using}; retrying after a {}s cooldown",
+            wait.as_secs_f64().ceil() as u64
+        ),
+        _ => format!("{using}; will retry on the next completion"),
+    }
+}
+
 /// No configured cloud provider can serve.
 fn all_down(runtime: &Runtime, health: &[ProviderHealth]) -> bool {
     let cloud = runtime
@@ -275,7 +374,7 @@ fn all_down(runtime: &Runtime, health: &[ProviderHealth]) -> bool {
 }
 
 fn diagnostic(
-    line: u32,
+    range: Range,
     severity: DiagnosticSeverity,
     code: &str,
     message: String,
@@ -283,7 +382,7 @@ fn diagnostic(
     provider: Option<&str>,
 ) -> Diagnostic {
     Diagnostic {
-        range: Range::new(Position::new(line, 0), Position::new(line, 0)),
+        range,
         severity: Some(severity),
         code: Some(NumberOrString::String(code.to_string())),
         code_description: href
@@ -324,17 +423,17 @@ fn auth_message(provider: &ProviderConfig, error: &crate::providers::ProviderErr
     format!("{} ({}): {what} — {fix}", provider.name, provider.kind)
 }
 
-/// The status diagnostics for the current health, at `line`.
+/// The status diagnostics for the current health, drawn over `range`.
 pub fn diagnostics(
     runtime: &Runtime,
     health: &[ProviderHealth],
     problems: &[ConfigProblem],
-    line: u32,
+    range: Range,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for problem in problems {
         out.push(diagnostic(
-            line,
+            range,
             DiagnosticSeverity::ERROR,
             "config-error",
             problem.message.clone(),
@@ -358,7 +457,7 @@ pub fn diagnostics(
                     .as_deref()
                     .unwrap_or("its key variable");
                 out.push(diagnostic(
-                    line,
+                    range,
                     DiagnosticSeverity::ERROR,
                     "auth-error",
                     format!("{label}: no API key — set {var}"),
@@ -379,7 +478,7 @@ pub fn diagnostics(
                     .is_some_and(|d| !d.starts_with("status page"));
                 if failing {
                     out.push(diagnostic(
-                        line,
+                        range,
                         DiagnosticSeverity::INFORMATION,
                         "provider-degraded",
                         format!("{label} degraded: {}", h.detail.as_deref().unwrap_or("")),
@@ -389,20 +488,20 @@ pub fn diagnostics(
                 }
             }
             HealthState::Down => out.push(diagnostic(
-                line,
+                range,
                 DiagnosticSeverity::WARNING,
                 "provider-down",
                 format!(
                     "{label} down: {} — {}",
                     h.detail.as_deref().unwrap_or("failing"),
-                    instead(runtime, serving.as_deref(), h.retry_in)
+                    after_cooldown(runtime, serving.as_deref(), h.retry_in)
                 ),
                 href,
                 name,
             )),
             HealthState::Disabled => match &h.disabled {
                 Some(DisableReason::Auth(error)) => out.push(diagnostic(
-                    line,
+                    range,
                     DiagnosticSeverity::ERROR,
                     "auth-error",
                     auth_message(provider, error),
@@ -410,7 +509,7 @@ pub fn diagnostics(
                     name,
                 )),
                 Some(DisableReason::Command) => out.push(diagnostic(
-                    line,
+                    range,
                     DiagnosticSeverity::WARNING,
                     "provider-disabled",
                     format!("{label} disabled for this session"),
@@ -428,7 +527,7 @@ pub fn diagnostics(
             };
             let description = h.page_description.as_deref().unwrap_or("an incident");
             out.push(diagnostic(
-                line,
+                range,
                 severity,
                 "status-page",
                 format!(
@@ -443,7 +542,7 @@ pub fn diagnostics(
     }
     if all_down(runtime, health) {
         out.push(diagnostic(
-            line,
+            range,
             DiagnosticSeverity::ERROR,
             "all-down",
             "all providers unavailable — serving cached and local completions".to_string(),

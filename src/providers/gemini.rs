@@ -136,10 +136,9 @@ impl SseDecoder for GeminiStream {
             .and_then(|c| c.get(0))
             .and_then(|c| c.get("finishReason"))
             .is_some_and(|r| !r.is_null());
-        if finished {
-            self.finished = true;
-            return Ok(Step::Last(text));
-        }
+        // A finish reason does not end the stream: the 2024 framing put
+        // `finishReason: "STOP"` on every chunk. Only the end of the body does.
+        self.finished |= finished;
         Ok(Step::Text(text))
     }
 

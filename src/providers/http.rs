@@ -219,13 +219,28 @@ impl StreamedText {
     /// reached the end of its first non-blank line).
     pub fn push(&mut self, piece: &str) -> bool {
         self.text.push_str(piece);
-        self.single_line && {
-            let content = self.text.trim_start_matches(['\n', '\r']);
-            content.contains('\n')
-        }
+        self.single_line && has_complete_code_line(&self.text)
     }
 
     pub fn into_text(self) -> String {
         self.text
+    }
+}
+
+/// Whether `text` holds a whole first line of code: blank lines, an opening code
+/// fence and a chat model's "Here is the rest of the line:" do not count, so a
+/// single-line answer is not cut before its code arrives.
+fn has_complete_code_line(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(['\n', '\r']);
+        let Some(end) = rest.find('\n') else {
+            return false;
+        };
+        let line = rest[..end].trim();
+        if !(line.starts_with("```") || crate::providers::is_prose_intro(line)) {
+            return true;
+        }
+        rest = &rest[end + 1..];
     }
 }

@@ -164,6 +164,16 @@ pub fn build(config: ProviderConfig, client: reqwest::Client) -> Arc<dyn Provide
     }
 }
 
+/// A chat model's line of prose that introduces code ("Here is the completion:",
+/// "Sure! Here's the rest of the line:"): a sentence of three or more words that
+/// starts with a capital letter and ends with a colon.
+pub fn is_prose_intro(line: &str) -> bool {
+    let line = line.trim();
+    line.ends_with(':')
+        && line.chars().next().is_some_and(char::is_uppercase)
+        && line.split_whitespace().count() >= 3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

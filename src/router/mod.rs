@@ -11,6 +11,7 @@
 
 mod budget;
 mod hedge;
+mod quality;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -87,8 +88,10 @@ impl Router {
         &self.board
     }
 
-    /// The cloud providers a request would try, in order (demoted ones last).
-    fn chain(&self, cloud_allowed: bool) -> Vec<usize> {
+    /// The cloud providers a request would try, in order (demoted ones last). For a
+    /// real request (`taking_turns`), a softly demoted provider whose turn has come is
+    /// tried in front again.
+    fn chain(&self, cloud_allowed: bool, taking_turns: bool) -> Vec<usize> {
         if !cloud_allowed {
             return Vec::new();
         }
@@ -98,16 +101,34 @@ impl Router {
                 config.kind.is_cloud() && config.has_required_key()
             })
             .collect();
-        let (front, back): (Vec<usize>, Vec<usize>) = cloud
-            .into_iter()
-            .partition(|&i| !self.board.is_demoted(&self.providers[i].config().name));
+        let (front, back): (Vec<usize>, Vec<usize>) = cloud.into_iter().partition(|&i| {
+            let name = &self.providers[i].config().name;
+            !self.board.is_demoted(name) || (taking_turns && self.board.take_front_try(name))
+        });
         front.into_iter().chain(back).collect()
+    }
+
+    /// When a request whose only cloud provider is slow stops being worth waiting for:
+    /// that provider's hedge point, if exactly one cloud provider can be asked now (with
+    /// two or more, the hedge asks the next one instead). `None` with hedging off.
+    pub fn usefulness_limit(&self) -> Option<Duration> {
+        let admissible: Vec<usize> = self
+            .chain(true, false)
+            .into_iter()
+            .filter(|&i| self.board.could_admit(&self.providers[i].config().name))
+            .collect();
+        let [only] = admissible[..] else {
+            return None;
+        };
+        let name = &self.providers[only].config().name;
+        let (p95, samples) = self.board.first_byte_p95(name);
+        hedge_delay(self.settings.hedge, p95, samples)
     }
 
     /// The name of the provider that would serve the next request (for status).
     pub fn serving(&self) -> Option<String> {
         self.board.refresh();
-        for index in self.chain(true) {
+        for index in self.chain(true, false) {
             let name = &self.providers[index].config().name;
             let usable = self
                 .board
@@ -194,7 +215,25 @@ impl Router {
         None
     }
 
+    /// Tells the slow watch how long each attempt still waiting for its first byte had
+    /// waited when it was dropped: at least that long is its time to first byte.
+    fn report_waits(&self, launched: &[(usize, Attempt)], finished: &[Instant]) {
+        for (index, attempt) in launched {
+            if attempt.first_byte.at().is_none() && !finished.contains(&attempt.started) {
+                self.board.observe(Observation::Waited {
+                    provider: self.providers[*index].config().name.clone(),
+                    waited: attempt.started.elapsed(),
+                });
+            }
+        }
+    }
+
     fn hedge_timer(&self, index: usize) -> Option<Pin<Box<Sleep>>> {
+        let name = &self.providers[index].config().name;
+        if self.board.is_slow(name) && self.settings.hedge != crate::config::Hedge::Off {
+            // Every request that still reaches a slow provider is hedged, early.
+            return Some(Box::pin(tokio::time::sleep(hedge::AUTO_MIN)));
+        }
         let (p95, samples) = self
             .board
             .first_byte_p95(&self.providers[index].config().name);
@@ -211,7 +250,10 @@ impl Router {
     ) -> Routed {
         self.board.refresh();
         self.budget.deposit();
-        let mut queue: std::collections::VecDeque<usize> = self.chain(cloud_allowed).into();
+        let mut queue: std::collections::VecDeque<usize> = self.chain(cloud_allowed, true).into();
+        // Every attempt started, to tell the slow watch how long the dropped ones waited.
+        let mut launched: Vec<(usize, Attempt)> = Vec::new();
+        let mut finished: Vec<Instant> = Vec::new();
         let mut retries_left = vec![self.settings.retries; self.providers.len()];
         let mut failures = Vec::new();
         let mut attempts = 0u32;
@@ -226,6 +268,7 @@ impl Router {
             self.launch_next(&mut queue, request, deadline, &mut inflight)
         {
             attempts += 1;
+            launched.push((index, attempt.clone()));
             hedge = self.hedge_timer(index).map(|t| (attempt, t));
         }
 
@@ -233,15 +276,41 @@ impl Router {
             tokio::select! {
                             Some(outcome) = inflight.next() => {
                                 let name = self.providers[outcome.index].config().name.clone();
+                                finished.push(outcome.attempt.started);
+                                let low_quality = match &outcome.result {
+                                    Ok(text) => quality::judge(text, request),
+                                    Err(_) => None,
+                                };
+                                let total = outcome.attempt.started.elapsed();
+                                let first_byte = outcome
+                                    .attempt
+                                    .first_byte
+                                    .at()
+                                    .map_or(total, |t| t - outcome.attempt.started);
                                 match outcome.result {
+                                    Ok(_) if low_quality.is_some() => {
+                                        // A 200 not worth showing: counted, and the next
+                                        // provider asked instead (DESIGN.md §4).
+                                        let kind = low_quality.unwrap_or(crate::health::LowQuality::Empty);
+                                        tracing::info!(provider = %name, "low-quality answer ({})", kind.as_str());
+                                        self.board.observe(Observation::LowQuality { provider: name.clone(), first_byte, kind });
+                                        drop(outcome._ticket);
+                                        if hedge.as_ref().is_some_and(|(a, _)| a.started == outcome.attempt.started) {
+                                            hedge = None;
+                                        }
+                                        if inflight.is_empty()
+                                            && let Some((index, attempt)) = self.launch_next(&mut queue, request, deadline, &mut inflight)
+                                        {
+                                            attempts += 1;
+                                            launched.push((index, attempt.clone()));
+                                            if !hedged && hedge.is_none() {
+                                                hedge = self.hedge_timer(index).map(|t| (attempt, t));
+                                            }
+                                        }
+                                    }
                                     Ok(text) => {
-                                        let total = outcome.attempt.started.elapsed();
-                                        let first_byte = outcome
-                                            .attempt
-                                            .first_byte
-                                            .at()
-                                            .map_or(total, |t| t - outcome.attempt.started);
                                         self.board.observe(Observation::Success { provider: name.clone(), first_byte, total });
+                                        self.report_waits(&launched, &finished);
                                         // Any other attempt still running lost the race: dropped
                                         // with `inflight`, counted neither way.
                                         let config = self.providers[outcome.index].config();
@@ -287,6 +356,7 @@ impl Router {
                                         };
                                         if let Some((index, attempt)) = started {
                                             attempts += 1;
+                                            launched.push((index, attempt.clone()));
                                             if !hedged && hedge.is_none() {
                                                 hedge = self.hedge_timer(index).map(|t| (attempt, t));
                                             }
@@ -305,15 +375,17 @@ impl Router {
                                 if watched.first_byte.at().is_none()
                                     && !queue.is_empty()
                                     && self.budget.withdraw()
-                                    && self.launch_next(&mut queue, request, deadline, &mut inflight).is_some()
+                                    && let Some((index, attempt)) = self.launch_next(&mut queue, request, deadline, &mut inflight)
                                 {
                                     attempts += 1;
+                                    launched.push((index, attempt));
                                     hedged = true;
                                     tracing::debug!("hedged: the first provider is slow");
                                 }
                             }
                             () = &mut deadline_timer => {
                                 tracing::warn!("deadline reached with {} attempt(s) still waiting", inflight.len());
+                                self.report_waits(&launched, &finished);
                                 break;
                             }
                         }

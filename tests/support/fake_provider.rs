@@ -67,6 +67,41 @@ pub enum Reply {
         #[serde(default)]
         text: String,
     },
+    /// One of `choices` per request, by weight, pseudo-randomly but the same every run
+    /// (seeded by the request's number): a 529 storm where some requests get through.
+    Mix { choices: Vec<Weighted> },
+}
+
+/// One choice of a [`Reply::Mix`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Weighted {
+    pub weight: u32,
+    pub reply: Reply,
+}
+
+impl Reply {
+    /// The reply for request number `n`: a `Mix` picks one of its choices.
+    fn resolve(self, n: u64) -> Reply {
+        let Reply::Mix { choices } = self else {
+            return self;
+        };
+        let total: u64 = choices.iter().map(|c| u64::from(c.weight)).sum();
+        if total == 0 {
+            return Reply::ok("");
+        }
+        // splitmix64 of the request number.
+        let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let mut pick = (z ^ (z >> 31)) % total;
+        for choice in choices {
+            if pick < u64::from(choice.weight) {
+                return choice.reply.resolve(n);
+            }
+            pick -= u64::from(choice.weight);
+        }
+        Reply::ok("")
+    }
 }
 
 impl Reply {
@@ -713,9 +748,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             body,
         });
         let reply = schedule.queue.pop_front();
+        let n = schedule.requests.len() as u64;
         reply
             .or_else(|| schedule.default.clone())
             .unwrap_or_else(|| Reply::ok(""))
+            .resolve(n)
     };
     shared.changed.notify_all();
 
@@ -724,6 +761,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         armed: true,
     };
     match reply {
+        // Resolved when the request arrived.
+        Reply::Mix { .. } => {
+            guard.armed = false;
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             guard.armed = false;

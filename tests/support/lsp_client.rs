@@ -93,6 +93,7 @@ pub struct LspClient {
     pub seen: Vec<Value>,
     next_id: i64,
     stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     closed: bool,
 }
 
@@ -112,7 +113,7 @@ impl LspClient {
         std::thread::spawn(move || read_messages(stdout, tx));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             let mut reader = BufReader::new(stderr_pipe);
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -130,6 +131,7 @@ impl LspClient {
             seen: Vec::new(),
             next_id: 1,
             stderr,
+            stderr_reader: Some(stderr_reader),
             closed: false,
         }
     }
@@ -353,6 +355,35 @@ impl LspClient {
             }
         }
         self.child.wait().expect("wait for the server")
+    }
+
+    /// Closes the server's stdin without `shutdown` or `exit` (an editor that crashed)
+    /// and waits for the process to end.
+    pub fn hang_up(mut self) -> ExitStatus {
+        self.stdin.take();
+        let deadline = Instant::now() + TIMEOUT;
+        while !self.closed {
+            let now = Instant::now();
+            assert!(now < deadline, "server did not exit when its stdin closed");
+            match self.incoming.recv_timeout(deadline - now) {
+                Ok(incoming) => self.accept(incoming),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.closed = true,
+            }
+        }
+        self.child.wait().expect("wait for the server")
+    }
+
+    /// `shutdown` and `exit`, then everything the server wrote to stderr, to its end.
+    pub fn shutdown_with_stderr(mut self) -> (ExitStatus, String) {
+        let reader = self.stderr_reader.take();
+        let stderr = self.stderr.clone();
+        let status = self.shutdown();
+        if let Some(reader) = reader {
+            let _ = reader.join();
+        }
+        let text = String::from_utf8_lossy(&stderr.lock().unwrap()).to_string();
+        (status, text)
     }
 
     /// Whether the process is still running.

@@ -26,7 +26,7 @@ OUTAGE_REASON = "outage surfacing: set SWITCHBOARD_E2E_OUTAGE=1"
 TIMEOUT = float(os.environ.get("SB_TEST_TIMEOUT_S", "10"))
 COMMANDS = {
     "switchboard.status", "switchboard.retry", "switchboard.disable", "switchboard.enable",
-    "switchboard.clearCache", "switchboard.openStatusPage",
+    "switchboard.clearCache", "switchboard.openStatusPage", "switchboard.accepted",
 }
 KEY_VARS = (
     "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "CODESTRAL_API_KEY",
@@ -308,7 +308,7 @@ class HelixWithConfig(unittest.TestCase):
         self.assertEqual(change, 2, "incremental sync")
 
     @unittest.skipUnless(OUTAGE, OUTAGE_REASON)
-    def test_initialize_offers_code_actions_and_the_six_commands(self):
+    def test_initialize_offers_code_actions_and_the_seven_commands(self):
         caps = self.editor.init["capabilities"]
         self.assertTrue(caps.get("codeActionProvider"))
         commands = set((caps.get("executeCommandProvider") or {}).get("commands", []))

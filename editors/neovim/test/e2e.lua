@@ -294,6 +294,45 @@ test('accepting with <C-x><C-o> <C-y> inserts the whole suggestion', function()
   eq({ 'def plus(a, b):', '    return a + b' }, lines(), 'buffer')
 end)
 
+test('accepting with <C-y> runs the item\'s switchboard.accepted command on the server', function()
+  fake_default({ type = 'ok', text = 'return a - b' })
+  -- Record what the plugin sends and whether the server answered it without an error.
+  lua([[
+    local client = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
+    _G.sb_sent, _G.sb_request = {}, client.request
+    client.request = function(self, method, params, handler, bufnr)
+      if method == 'workspace/executeCommand' then
+        local sent = { command = params.command, arguments = params.arguments }
+        table.insert(_G.sb_sent, sent)
+        local inner = handler
+        handler = function(err, ...)
+          sent.answered = err == nil
+          if inner then
+            return inner(err, ...)
+          end
+        end
+      end
+      return _G.sb_request(self, method, params, handler, bufnr)
+    end
+  ]])
+  type_at_end({ 'def minus(a, b):', '    ' }, 2)
+  complete_and_accept()
+  eq({ 'def minus(a, b):', '    return a - b' }, lines(), 'buffer')
+  local sent = wait_for('switchboard.accepted to be answered', function()
+    return lua([[
+      for _, s in ipairs(_G.sb_sent) do
+        if s.command == 'switchboard.accepted' and s.answered then
+          return s
+        end
+      end
+    ]])
+  end)
+  lua([[
+    vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1].request = nil
+  ]])
+  eq('string', type(sent.arguments[1]), 'the opaque id argument')
+end)
+
 test("with 'completeopt' noselect, <C-x><C-o> <C-n> <C-y> inserts the whole suggestion", function()
   fake_default({ type = 'ok', text = 'return a ** b' })
   local saved = lua('return vim.bo.completeopt')

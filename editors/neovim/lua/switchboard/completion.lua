@@ -95,6 +95,23 @@ local function insert_whole_suggestion(client, bufnr)
   api.nvim_win_set_cursor(win, { end_row + 1, end_col })
 end
 
+--- Tells the server the user accepted `item` (DESIGN.md §5): it runs the item's
+--- `switchboard.accepted` command, which counts the accept for the provider (`switchboard-ls
+--- stats`). Nothing about the code is sent, only the item's opaque id.
+---@param client vim.lsp.Client
+---@param bufnr integer
+local function report_accept(client, bufnr)
+  local item = vim.tbl_get(vim.v.completed_item or {}, 'user_data', 'nvim', 'lsp', 'completion_item')
+  local command = type(item) == 'table' and item.command
+  if type(command) ~= 'table' or command.command ~= 'switchboard.accepted' then
+    return
+  end
+  client:request('workspace/executeCommand', {
+    command = command.command,
+    arguments = command.arguments,
+  }, function() end, bufnr)
+end
+
 --- Requests a completion after `idle_ms` without typing, like an inline assistant would.
 ---@param bufnr integer
 ---@param group integer augroup the autocmds go in
@@ -173,6 +190,10 @@ function M.attach(client, bufnr, opts)
     desc = 'Switchboard: insert the whole accepted suggestion',
     callback = function()
       if vim.v.event.reason == 'accept' then
+        local lsp_data = vim.tbl_get(vim.v.completed_item or {}, 'user_data', 'nvim', 'lsp')
+        if lsp_data and lsp_data.client_id == client.id then
+          report_accept(client, bufnr)
+        end
         insert_whole_suggestion(client, bufnr)
       end
     end,

@@ -39,6 +39,7 @@ const SERVER_COMMANDS = [
   "switchboard.enable",
   "switchboard.clearCache",
   "switchboard.openStatusPage",
+  "switchboard.accepted",
 ];
 
 let fake: FakeProvider;

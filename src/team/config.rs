@@ -1,0 +1,178 @@
+//! The `[team]` settings (DESIGN.md §3, §8): read from the merged config tree, checked,
+//! and a Redis URL made safe to print (any password in it is replaced by `***`).
+
+use serde_json::Value;
+
+/// Where the Redis password comes from; never from a URL in a file.
+pub const PASSWORD_ENV: &str = "SWITCHBOARD_REDIS_PASSWORD";
+
+/// Team mode as configured; `None` from [`parse`] means team mode is off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamConfig {
+    pub redis_url: String,
+    pub name: String,
+    pub share_health: bool,
+    pub share_cache: bool,
+}
+
+/// Reads the `[team]` table. Team mode is on only when `redis_url` is a non-empty string;
+/// each bad key is one problem (dotted name first) and, without a `name`, team mode stays off.
+pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<TeamConfig> {
+    let table = match section? {
+        Value::Object(table) => table,
+        other => {
+            problems.push(format!("team: expected a table, got {}", kind_of(other)));
+            return None;
+        }
+    };
+    let mut config = TeamConfig {
+        redis_url: String::new(),
+        name: String::new(),
+        share_health: true,
+        share_cache: false,
+    };
+    for (key, value) in table {
+        match (key.as_str(), value) {
+            ("redis_url", Value::String(url)) => config.redis_url = url.trim().to_string(),
+            ("name", Value::String(name)) => config.name = name.trim().to_string(),
+            ("share_health", Value::Bool(on)) => config.share_health = *on,
+            ("share_cache", Value::Bool(on)) => config.share_cache = *on,
+            ("redis_url" | "name", other) => problems.push(format!(
+                "team.{key}: expected a string, got {}",
+                kind_of(other)
+            )),
+            ("share_health" | "share_cache", other) => problems.push(format!(
+                "team.{key}: expected true or false, got {}",
+                kind_of(other)
+            )),
+            _ => problems.push(format!("team.{key}: unknown key (ignored)")),
+        }
+    }
+    if config.redis_url.is_empty() {
+        return None;
+    }
+    if !(config.redis_url.starts_with("redis://") || config.redis_url.starts_with("rediss://")) {
+        problems.push(format!(
+            "team.redis_url: \"{}\" is not a redis:// or rediss:// URL (team mode off)",
+            redact_url(&config.redis_url)
+        ));
+        return None;
+    }
+    if config.name.is_empty() {
+        problems.push("team.name: required when team.redis_url is set (team mode off)".to_string());
+        return None;
+    }
+    if !config
+        .name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        problems.push(format!(
+            "team.name: \"{}\" may hold only letters, digits, '-', '_' and '.' (team mode off)",
+            config.name.escape_debug()
+        ));
+        return None;
+    }
+    Some(config)
+}
+
+/// The URL with any password (or lone user-info secret) replaced by `***`, for
+/// `switchboard-ls config`, logs and diagnostics.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{user}:***"),
+        None if userinfo.is_empty() => String::new(),
+        // `redis://secret@host` puts the password where a user name would be.
+        None => "***".to_string(),
+    };
+    format!("{scheme}://{user}@{host}{tail}")
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn off_without_a_url_and_defaults_otherwise() {
+        let mut problems = Vec::new();
+        assert_eq!(parse(None, &mut problems), None);
+        assert_eq!(parse(Some(&json!({"name": "acme"})), &mut problems), None);
+        let team = parse(
+            Some(&json!({"redis_url": "redis://127.0.0.1:6379/0", "name": "acme"})),
+            &mut problems,
+        )
+        .unwrap();
+        assert!(team.share_health && !team.share_cache);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_url_without_a_name_is_a_problem_and_leaves_team_mode_off() {
+        let mut problems = Vec::new();
+        assert_eq!(
+            parse(Some(&json!({"redis_url": "redis://h"})), &mut problems),
+            None
+        );
+        assert_eq!(
+            problems,
+            ["team.name: required when team.redis_url is set (team mode off)"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_and_never_echo_a_password() {
+        let mut problems = Vec::new();
+        let team = parse(
+            Some(
+                &json!({"redis_url": "http://u:hunter2@h", "name": "a", "share_cache": "yes", "extra": 1}),
+            ),
+            &mut problems,
+        );
+        assert_eq!(team, None);
+        assert!(
+            problems.iter().any(|p| p.starts_with("team.share_cache:")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == "team.extra: unknown key (ignored)")
+        );
+        assert!(
+            problems.iter().all(|p| !p.contains("hunter2")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn redaction_hides_every_form_of_password() {
+        assert_eq!(
+            redact_url("redis://u:pw@h:6379/0"),
+            "redis://u:***@h:6379/0"
+        );
+        assert_eq!(redact_url("rediss://:pw@h"), "rediss://:***@h");
+        assert_eq!(redact_url("redis://pw@h/1"), "redis://***@h/1");
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+        assert_eq!(redact_url("redis://u:p@ss@h"), "redis://u:***@h");
+    }
+}

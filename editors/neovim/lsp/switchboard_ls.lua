@@ -30,6 +30,10 @@ return {
   -- vim.empty_dict() so it goes over the wire as {} (an empty Lua table would be []).
   init_options = vim.empty_dict(),
 
+  -- We show `switchboard/status` ourselves (statusline, :SwitchboardStatus), so the server need
+  -- not repeat it as a message. Merged into Neovim's default client capabilities.
+  capabilities = { experimental = { switchboardStatus = true } },
+
   handlers = {
     -- DESIGN.md §5: sent on every change of a provider's state; feeds the statusline component.
     ['switchboard/status'] = function(_, result, ctx)

@@ -260,13 +260,18 @@ test('the config attaches switchboard_ls to a file buffer', function()
     return lua([[
       local c = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
       return c and c.initialized and { name = c.name, cmd = c.config.cmd, caps = c.server_capabilities,
-        root = c.root_dir, init = c.config.init_options } or nil
+        root = c.root_dir, init = c.config.init_options,
+        sent = c.capabilities, default = vim.lsp.protocol.make_client_capabilities() } or nil
     ]])
   end)
   eq({ LS }, client.cmd, 'cmd')
   assert(client.caps.completionProvider, 'no completionProvider in ' .. vim.inspect(client.caps))
   eq(tmp .. '/project', vim.fn.resolve(client.root), 'root_dir from root_markers')
   eq('fake', client.init.provider[1].name, 'init_options is the switchboard object, unwrapped')
+  eq(true, client.sent.experimental and client.sent.experimental.switchboardStatus,
+    'capabilities.experimental.switchboardStatus')
+  eq(client.default.textDocument.completion, client.sent.textDocument.completion,
+    'our capabilities are merged into the defaults, not in their place')
 end)
 
 test('a completion request returns the fake provider text', function()

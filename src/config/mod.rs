@@ -18,6 +18,7 @@ use std::time::Duration;
 
 pub use provider::{FimTemplate, ProviderConfig, ProviderKind};
 pub use secret::Secret;
+pub(crate) use sources::type_name;
 pub use sources::{ConfigSources, LoadedConfig, Origin, load};
 
 /// The whole effective configuration.

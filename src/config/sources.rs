@@ -238,30 +238,20 @@ fn strip_untrusted_keys(layer: &mut Value) -> Option<ConfigProblem> {
     {
         ignored.push("cache.path".to_string());
     }
-    // [network] (DESIGN §6): a proxy or CA roots of the repository's choosing would see
-    // the code sent for completion; only the user file or the editor may set them.
-    if let Some(network) = table.remove("network") {
-        let keys: Vec<String> = network
-            .as_object()
-            .map(|t| t.keys().map(|k| format!("network.{k}")).collect())
-            .unwrap_or_default();
-        if keys.is_empty() {
-            ignored.push("[network]".to_string());
-        } else {
-            ignored.push(keys.join(", "));
-        }
-    }
-    // [team] (DESIGN §6, §8): a Redis of the repository's choosing would see health
-    // reports and shared completions; only the user file or the editor may set it.
-    if let Some(team) = table.remove("team") {
-        let keys: Vec<String> = team
-            .as_object()
-            .map(|t| t.keys().map(|k| format!("team.{k}")).collect())
-            .unwrap_or_default();
-        if keys.is_empty() {
-            ignored.push("[team]".to_string());
-        } else {
-            ignored.push(keys.join(", "));
+    // [network] and [team] (DESIGN §6, §8): a proxy, CA roots or a Redis of the
+    // repository's choosing would see the code sent, health reports and shared
+    // completions; only the user file or the editor may set them.
+    for section in ["network", "team"] {
+        if let Some(value) = table.remove(section) {
+            let keys: Vec<String> = value
+                .as_object()
+                .map(|t| t.keys().map(|k| format!("{section}.{k}")).collect())
+                .unwrap_or_default();
+            if keys.is_empty() {
+                ignored.push(format!("[{section}]"));
+            } else {
+                ignored.push(keys.join(", "));
+            }
         }
     }
     if ignored.is_empty() {
@@ -387,7 +377,7 @@ fn record_leaves(
     }
 }
 
-pub(super) fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -21,7 +21,10 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
     let table = match section? {
         Value::Object(table) => table,
         other => {
-            problems.push(format!("team: expected a table, got {}", kind_of(other)));
+            problems.push(format!(
+                "team: expected a table, got {}",
+                crate::config::type_name(other)
+            ));
             return None;
         }
     };
@@ -39,11 +42,11 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
             ("share_cache", Value::Bool(on)) => config.share_cache = *on,
             ("redis_url" | "name", other) => problems.push(format!(
                 "team.{key}: expected a string, got {}",
-                kind_of(other)
+                crate::config::type_name(other)
             )),
             ("share_health" | "share_cache", other) => problems.push(format!(
                 "team.{key}: expected true or false, got {}",
-                kind_of(other)
+                crate::config::type_name(other)
             )),
             _ => problems.push(format!("team.{key}: unknown key (ignored)")),
         }
@@ -94,17 +97,6 @@ pub fn redact_url(url: &str) -> String {
         None => "***".to_string(),
     };
     format!("{scheme}://{user}@{host}{tail}")
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a table",
-    }
 }
 
 #[cfg(test)]

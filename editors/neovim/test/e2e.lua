@@ -2,9 +2,12 @@
 --
 --   nvim -l test/e2e.lua      (run by test/run.sh, which sets the paths below)
 --
--- This Neovim is only the driver: it starts the fake provider and a second, embedded Neovim that
--- loads test/minimal_init.lua, then types into it over RPC the way a user would (nvim_input) and
--- reads back its buffer, diagnostics and statusline. Every wait is on an event, with a timeout.
+-- This Neovim is only the driver: it starts the fake provider and embedded Neovims that load
+-- test/minimal_init.lua, each installed one of the ways the README gives (the whole folder as a
+-- plugin; the lsp file alone, with and without the user's own vim.lsp.completion.enable), then
+-- types into them over RPC the way a user would (nvim_input) and reads back their buffers,
+-- diagnostics, statusline, :checkhealth report and :Switchboard stats buffer. Every wait is on an
+-- event, with a timeout.
 
 local uv = vim.uv
 local env = vim.env
@@ -63,9 +66,40 @@ end
 
 -- Temp dirs so neither the user's switchboard config/cache nor their Neovim state is touched.
 local tmp = vim.fn.tempname()
-for _, d in ipairs({ 'cache', 'config', 'state', 'data', 'project/.git' }) do
+for _, d in ipairs({ 'cache', 'config', 'state/switchboard', 'data', 'project/.git', 'lsp-file/lsp' }) do
   vim.fn.mkdir(tmp .. '/' .. d, 'p')
 end
+
+-- A stats file as servers write it (docs/STATS.md): three hours of claude and gpt before a fixed
+-- "now" (SWITCHBOARD_STATS_NOW), claude down for half an hour of them.
+local STATS_NOW = '2026-01-15T12:30:00Z'
+do
+  local hour = 1768478400 -- 2026-01-15T12:00:00Z
+  local stats = {}
+  for k = 1, 3 do
+    for _, p in ipairs({ { 'claude', 10, 4, 0 }, { 'gpt', 6, 3, 2 } }) do
+      local latency = {}
+      for i = 1, 22 do
+        latency[i] = i == 8 and p[2] or 0
+      end
+      table.insert(stats, vim.json.encode({
+        type = 'hour', hour = hour - 3600 * k, provider = p[1], served = p[2], cached = 1,
+        stale = 0, ['local'] = 0, failovers = p[4], accepted = p[3], accepted_cached = 0,
+        accepted_stale = 0, accepted_failover = 0, failures = vim.empty_dict(), latency_ms = latency,
+      }))
+    end
+  end
+  table.insert(stats, vim.json.encode({ type = 'change', at = hour - 7200, provider = 'claude',
+    from = 'healthy', to = 'down', reason = '529 retryable', session = 'e2e' }))
+  table.insert(stats, vim.json.encode({ type = 'change', at = hour - 5400, provider = 'claude',
+    from = 'down', to = 'healthy', reason = 'recovered', session = 'e2e' }))
+  vim.fn.writefile(stats, tmp .. '/state/switchboard/stats-v1.jsonl')
+end
+
+-- The lsp file alone, as a user copies it into ~/.config/nvim/lsp/.
+local lsp_file_dir = tmp .. '/lsp-file'
+vim.fn.writefile(vim.fn.readfile(vim.fn.fnamemodify(here, ':h') .. '/lsp/switchboard_ls.lua'),
+  lsp_file_dir .. '/lsp/switchboard_ls.lua')
 
 -- The fake provider prints its base URL on its first stdout line.
 local fake_url
@@ -76,14 +110,15 @@ local fake = vim.system({ FAKE }, {
     end
   end,
 })
-local chan -- the embedded Neovim, once started
+local chan -- the embedded Neovim the helpers below drive
+local children = {} -- every embedded Neovim started
 
 --- Stops what this script started; called at the end and on an early abort.
 local function cleanup()
-  if chan and chan > 0 then
-    pcall(vim.rpcrequest, chan, 'nvim_command', 'qa!')
-    vim.fn.jobwait({ chan }, 2000)
-    pcall(vim.fn.jobstop, chan)
+  for _, child in ipairs(children) do
+    pcall(vim.rpcrequest, child, 'nvim_command', 'qa!')
+    vim.fn.jobwait({ child }, 2000)
+    pcall(vim.fn.jobstop, child)
   end
   fake:kill(15)
   fake:wait(2000)
@@ -178,13 +213,23 @@ local child_env = {
   SWITCHBOARD_LS_PATH = LS,
   SB_TEST_BASE_URL = fake_url,
 }
-chan = vim.fn.jobstart(
-  { NVIM, '--embed', '--headless', '--clean', '-n', '-u', here .. '/minimal_init.lua', file },
-  { rpc = true, env = child_env, cwd = tmp .. '/project' }
-)
-if chan <= 0 then
-  abort('could not start ' .. NVIM)
+
+--- Starts an embedded Neovim on `file` with test/minimal_init.lua and `env` on top of child_env.
+---@return integer channel
+local function start_child(env)
+  local child = vim.fn.jobstart(
+    { NVIM, '--embed', '--headless', '--clean', '-n', '-u', here .. '/minimal_init.lua', file },
+    { rpc = true, env = vim.tbl_extend('force', child_env, env or {}), cwd = tmp .. '/project' }
+  )
+  if child <= 0 then
+    abort('could not start ' .. NVIM)
+  end
+  table.insert(children, child)
+  return child
 end
+
+-- The way most of the tests install it: the whole folder as a plugin.
+chan = start_child({ SB_TEST_INSTALL = 'plugin' })
 
 local function lua(code, ...)
   return vim.rpcrequest(chan, 'nvim_exec_lua', code, { ... })
@@ -235,6 +280,45 @@ local function complete_and_accept(trigger)
   input('<Esc>')
   wait_for('Normal mode', function()
     return mode() == 'n'
+  end)
+end
+
+--- Records the workspace/executeCommand requests the child's client sends, and whether the
+--- server answered them without an error (accepted_commands() reads them).
+local function record_commands()
+  lua([[
+    local client = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
+    _G.sb_sent = {}
+    if not _G.sb_request then
+      _G.sb_request = client.request
+      client.request = function(self, method, params, handler, bufnr)
+        if method == 'workspace/executeCommand' then
+          local sent = { command = params.command, arguments = params.arguments }
+          table.insert(_G.sb_sent, sent)
+          local inner = handler
+          handler = function(err, ...)
+            sent.answered = err == nil
+            if inner then
+              return inner(err, ...)
+            end
+          end
+        end
+        return _G.sb_request(self, method, params, handler, bufnr)
+      end
+    end
+  ]])
+end
+
+--- The switchboard.accepted requests sent since record_commands(), once all are answered.
+local function accepted_commands()
+  return wait_for('switchboard.accepted to be sent and answered', function()
+    local sent = lua([[
+      return vim.tbl_filter(function(s) return s.command == 'switchboard.accepted' end, _G.sb_sent)
+    ]])
+    local answered = #sent > 0 and vim.iter(sent):all(function(s)
+      return s.answered
+    end)
+    return answered and sent or nil
   end)
 end
 
@@ -299,43 +383,15 @@ test('accepting with <C-x><C-o> <C-y> inserts the whole suggestion', function()
   eq({ 'def plus(a, b):', '    return a + b' }, lines(), 'buffer')
 end)
 
-test('accepting with <C-y> runs the item\'s switchboard.accepted command on the server', function()
+test("accepting with <C-y> runs the item's switchboard.accepted command on the server, once", function()
   fake_default({ type = 'ok', text = 'return a - b' })
-  -- Record what the plugin sends and whether the server answered it without an error.
-  lua([[
-    local client = vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1]
-    _G.sb_sent, _G.sb_request = {}, client.request
-    client.request = function(self, method, params, handler, bufnr)
-      if method == 'workspace/executeCommand' then
-        local sent = { command = params.command, arguments = params.arguments }
-        table.insert(_G.sb_sent, sent)
-        local inner = handler
-        handler = function(err, ...)
-          sent.answered = err == nil
-          if inner then
-            return inner(err, ...)
-          end
-        end
-      end
-      return _G.sb_request(self, method, params, handler, bufnr)
-    end
-  ]])
+  record_commands()
   type_at_end({ 'def minus(a, b):', '    ' }, 2)
   complete_and_accept()
   eq({ 'def minus(a, b):', '    return a - b' }, lines(), 'buffer')
-  local sent = wait_for('switchboard.accepted to be answered', function()
-    return lua([[
-      for _, s in ipairs(_G.sb_sent) do
-        if s.command == 'switchboard.accepted' and s.answered then
-          return s
-        end
-      end
-    ]])
-  end)
-  lua([[
-    vim.lsp.get_clients({ bufnr = 0, name = 'switchboard_ls' })[1].request = nil
-  ]])
-  eq('string', type(sent.arguments[1]), 'the opaque id argument')
+  local sent = accepted_commands()
+  eq(1, #sent, 'switchboard.accepted requests for one accept')
+  eq('string', type(sent[1].arguments[1]), 'the opaque id argument')
 end)
 
 test("with 'completeopt' noselect, <C-x><C-o> <C-n> <C-y> inserts the whole suggestion", function()

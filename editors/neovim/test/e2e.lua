@@ -688,6 +688,36 @@ test(':Switchboard stats --json --since 24h passes its arguments to switchboard-
   close_stats(shown)
 end)
 
+test(':Switchboard stats says why switchboard-ls stats failed, and opens nothing', function()
+  normal_mode()
+  lua([[
+    _G.sb_notified = {}
+    _G.sb_notify = _G.sb_notify or vim.notify
+    vim.notify = function(msg, level)
+      table.insert(_G.sb_notified, { msg = msg, level = level })
+    end
+    vim.cmd('Switchboard stats --since nonsense')
+  ]])
+  local notified = wait_for('an error message', function()
+    return lua('return _G.sb_notified[1]')
+  end)
+  lua('vim.notify = _G.sb_notify')
+  eq(vim.log.levels.ERROR, notified.level, 'level')
+  assert(notified.msg:find('switchboard-ls stats --since nonsense', 1, true), notified.msg)
+  assert(notified.msg:find('exit 2', 1, true), notified.msg)
+  eq(-1, lua('return vim.fn.bufnr("switchboard://stats")'), 'no stats buffer')
+end)
+
+test(':Switchboard stats closes with q when it is the only window', function()
+  local shown = switchboard_stats('stats')
+  lua('vim.cmd.only()')
+  input('q')
+  wait_for('q to remove the stats buffer', function()
+    return lua('return vim.fn.bufexists(...) == 0', shown.buf)
+  end)
+  eq(file, lua('return vim.api.nvim_buf_get_name(0)'), 'back in the file')
+end)
+
 if OUTAGE then
   test(':SwitchboardStatus runs switchboard.status and shows the providers', function()
     local result = lua([[

@@ -16,7 +16,14 @@ local function show(lines)
     bufnr = api.nvim_create_buf(false, true) -- not listed, scratch: buftype=nofile, no swapfile
     api.nvim_buf_set_name(bufnr, BUFFER_NAME)
     vim.bo[bufnr].bufhidden = 'wipe'
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = bufnr, nowait = true, desc = 'Close' })
+    vim.keymap.set('n', 'q', function()
+      -- The last window of a tab page cannot be closed; then the buffer goes instead.
+      if #api.nvim_tabpage_list_wins(0) > 1 then
+        api.nvim_win_close(0, false)
+      else
+        api.nvim_buf_delete(bufnr, { force = true })
+      end
+    end, { buffer = bufnr, nowait = true, desc = 'Close the Switchboard stats' })
   end
   vim.bo[bufnr].modifiable = true
   api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)

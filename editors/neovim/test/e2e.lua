@@ -568,6 +568,10 @@ test(':checkhealth switchboard: the binary and its version, keys, provider state
     'status_page = ""',
     '[[provider]]', 'name = "gpt"', 'kind = "openai"', 'model = "gpt-4.1-mini"', 'status_page = ""',
   }, config)
+  -- What another editor's server concluded about claude two minutes ago (docs/STATS.md).
+  vim.fn.writefile({ vim.json.encode({ type = 'change', at = os.time() - 120, provider = 'claude',
+    from = 'healthy', to = 'down', reason = '529 retryable', session = 'other-editor' }) },
+    tmp .. '/state/switchboard/stats-v1.jsonl', 'a')
   local report = checkhealth({ SWITCHBOARD_CONFIG = config, ANTHROPIC_API_KEY = SECRET, OPENAI_API_KEY = '' })
   assert(not report:find('Failed to run healthcheck', 1, true), report)
   assert(LS_VERSION:find('^switchboard%-ls '), 'version: ' .. LS_VERSION)
@@ -576,6 +580,8 @@ test(':checkhealth switchboard: the binary and its version, keys, provider state
   report_line(report, 'no config problems', 'OK')
   report_line(report, 'claude (anthropic): key present (ANTHROPIC_API_KEY)', 'OK')
   report_line(report, 'gpt (openai): no key', 'WARNING')
+  report_line(report, 'claude (anthropic) lately, in a running server: down — 529 retryable (2 min ago)',
+    'WARNING')
   report_line(report, 'fake (openai-fim, from init_options): no key (OPENAI_FIM_API_KEY not set', nil)
   report_line(report, 'switchboard_ls is running', 'OK')
   report_line(report, 'fake (openai-fim, fake-model): healthy', 'OK')

@@ -2,7 +2,8 @@
 -- their keys and how they are doing, and what the server said last.
 --
 -- The config and keys are read the way every `switchboard-ls` command reads them (`config`,
--- `status --json`: the config files and the environment); providers set in Neovim's
+-- `status --json`: the config files and the environment, and what servers lately concluded about
+-- each provider, from the stats file); providers set in Neovim's
 -- `init_options` are checked here against the environment; states come from the running server
 -- (`switchboard.status`), else from the last `switchboard/status` notification.
 
@@ -114,6 +115,11 @@ local function check_config(exe, cwd)
         ('Set %s in the environment Neovim starts from.'):format(var or 'its key variable'))
     else
       health.info(('%s: key %s'):format(name, tostring(p.key)))
+    end
+    -- What a server (this one or another editor's) concluded lately, from the stats file.
+    local recent = type(p.recent) == 'table' and p.recent or nil
+    if recent and type(recent.said) == 'string' then
+      health.warn(('%s lately, in a running server: %s'):format(name, recent.said))
     end
   end
   if status.cloud_usable == false and type(status.reason) == 'string' then

@@ -585,7 +585,7 @@ test(':checkhealth switchboard: the binary and its version, keys, provider state
   report_line(report, 'fake (openai-fim, from init_options): no key (OPENAI_FIM_API_KEY not set', nil)
   report_line(report, 'switchboard_ls is running', 'OK')
   report_line(report, 'fake (openai-fim, fake-model): healthy', 'OK')
-  report_line(report, 'last switchboard/status', nil)
+  report_line(report, 'last status from the server', nil)
   assert(not report:find(SECRET, 1, true), 'the key itself is in the report')
   if env.SB_TEST_SHOW_REPORT then
     log(report)
@@ -681,6 +681,9 @@ test(':Switchboard stats shows switchboard-ls stats in a scratch buffer that q c
   eq(false, shown.listed, 'buflisted')
   eq(false, shown.modifiable, 'modifiable')
   close_stats(shown)
+  eq({ 'stats' }, lua('return vim.fn.getcompletion("Switchboard ", "cmdline")'), 'subcommands')
+  eq({ '--since', '--json' }, lua('return vim.fn.getcompletion("Switchboard stats --", "cmdline")'),
+    'stats flags')
 end)
 
 test(':Switchboard stats --json --since 24h passes its arguments to switchboard-ls stats', function()

@@ -221,10 +221,10 @@ local function check_server(client)
     report_status(status)
   end
   if switchboard.last_status_at then
-    health.info(('last switchboard/status %d s ago: %s'):format(os.time() - switchboard.last_status_at,
-      switchboard.statusline()))
+    health.info(('last status from the server %d s ago: %s'):format(
+      os.time() - switchboard.last_status_at, switchboard.statusline()))
   else
-    health.info('no switchboard/status notification received yet')
+    health.info('no status received from the server yet')
   end
 
   local diagnostics = vim.tbl_filter(function(d)

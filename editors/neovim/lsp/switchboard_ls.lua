@@ -26,14 +26,17 @@ local function is_switchboard_item(item)
     and item.data.latency_ms ~= nil
 end
 
+--- The item's text as buffer lines. A CRLF document gets CRLF text (DESIGN.md §5), but a
+--- buffer's lines never hold the line break: 'fileformat' adds it on write.
 ---@param item lsp.CompletionItem
----@return string?
-local function new_text(item)
+---@return string[]?
+local function new_lines(item)
   local edit = item.textEdit
-  if edit and edit.newText then
-    return edit.newText
+  local text = edit and edit.newText or item.insertText
+  if type(text) ~= 'string' then
+    return nil
   end
-  return item.insertText
+  return vim.split(text:gsub('\r\n?', '\n'), '\n', { plain = true })
 end
 
 --- The menu's "word" of a plain-text item is its text cut at the first whitespace (accepting
@@ -41,11 +44,11 @@ end
 ---@param item lsp.CompletionItem
 ---@return table complete-item fields to override (none for other servers' items)
 local function convert(item)
-  local text = is_switchboard_item(item) and new_text(item)
-  if not text then
+  local lines = is_switchboard_item(item) and new_lines(item)
+  if not lines then
     return {}
   end
-  return { word = vim.split(text, '\n', { plain = true })[1], menu = item.detail or '', kind = 'AI' }
+  return { word = lines[1], menu = item.detail or '', kind = 'AI' }
 end
 
 --- A complete-item word cannot hold a newline, what the menu types is re-indented by
@@ -61,9 +64,9 @@ local function insert_whole_suggestion(client, bufnr)
     return
   end
   local item = lsp_data.completion_item
-  local text = item and new_text(item)
+  local lines = item and new_lines(item)
   local win = api.nvim_get_current_win()
-  if not text or api.nvim_win_get_buf(win) ~= bufnr then
+  if not lines or api.nvim_win_get_buf(win) ~= bufnr then
     return
   end
   local row, col = unpack(api.nvim_win_get_cursor(win))
@@ -83,7 +86,6 @@ local function insert_whole_suggestion(client, bufnr)
     return
   end
 
-  local lines = vim.split(text, '\n', { plain = true })
   api.nvim_buf_set_text(bufnr, row, start_col, row, col, lines)
   local end_col = (#lines == 1 and start_col or 0) + #lines[#lines]
   api.nvim_win_set_cursor(win, { row + #lines, end_col })

@@ -867,6 +867,13 @@ for _, variant in ipairs(alone_variants) do
     accept('a,\n    b', { 'pair = (', '    )' }, { 'pair = (', '    a,', '    b)' }, { 3, 4 }, { 2, 4 })
   end)
 
+  test(variant.label .. ': in a CRLF file a multi-line suggestion leaves no CR in the lines', function()
+    lua('vim.bo.fileformat = "dos"')
+    accept('if a:\r\n        return a\r\n    return b', { 'def first(a, b):', '    ' },
+      { 'def first(a, b):', '    if a:', '        return a', '    return b' })
+    lua('vim.bo.fileformat = "unix"')
+  end)
+
   test(variant.label .. ': accepting runs switchboard.accepted once', function()
     record_commands()
     accept('return a - b', { 'def minus(a, b):', '    ' }, { 'def minus(a, b):', '    return a - b' })

@@ -57,8 +57,8 @@ local function check_binary()
   end
   local result, err = run({ exe, '--version' })
   if not result or result.code ~= 0 then
-    health.error(('`%s --version` failed: %s'):format(exe,
-      err or first_line(result.stderr) ~= '' and first_line(result.stderr) or ('exit ' .. result.code)))
+    local why = err or first_line(result.stderr)
+    health.error(('`%s --version` failed: %s'):format(exe, why ~= '' and why or ('exit ' .. result.code)))
     return nil
   end
   health.ok(('%s (%s)'):format(first_line(result.stdout), exe))

@@ -143,6 +143,8 @@ pub fn render(loaded: &LoadedConfig) -> String {
         r.quality_failures.to_string(),
     );
 
+    render_team(&mut out, loaded, &line);
+
     let chain_origin = loaded.origin("provider");
     for p in &c.providers {
         // `local` is appended by the program unless a config listed it.
@@ -189,4 +191,29 @@ pub fn render(loaded: &LoadedConfig) -> String {
         }
     }
     out
+}
+
+/// `[team]`: the Redis URL with any password redacted, and only whether
+/// `SWITCHBOARD_REDIS_PASSWORD` is set.
+fn render_team(out: &mut String, loaded: &LoadedConfig, line: &dyn Fn(&mut String, &str, String)) {
+    let _ = writeln!(out, "\n[team]");
+    let Some(team) = &loaded.config.team else {
+        line(out, "team.redis_url", toml_str(""));
+        let _ = writeln!(out, "# team mode off");
+        return;
+    };
+    line(out, "team.redis_url", toml_str(&team.redacted_url()));
+    line(out, "team.name", toml_str(&team.name));
+    line(out, "team.share_health", team.share_health.to_string());
+    line(out, "team.share_cache", team.share_cache.to_string());
+    let state = if team.password.is_some() {
+        "set (redacted)"
+    } else {
+        "not set"
+    };
+    let _ = writeln!(
+        out,
+        "# password: {} {state}",
+        crate::config::REDIS_PASSWORD_ENV
+    );
 }

@@ -12,6 +12,7 @@ mod parse;
 mod provider;
 mod secret;
 mod sources;
+mod team;
 
 use std::fmt;
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use provider::{FimTemplate, ProviderConfig, ProviderKind};
 pub use secret::Secret;
 pub(crate) use sources::type_name;
 pub use sources::{ConfigSources, LoadedConfig, Origin, load};
+pub use team::{PASSWORD_ENV as REDIS_PASSWORD_ENV, TeamConfig, redact_url};
 
 /// The whole effective configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +32,8 @@ pub struct Config {
     /// The fallback chain, in the order providers are tried. Always ends with a
     /// `local` provider unless one was listed explicitly.
     pub providers: Vec<ProviderConfig>,
+    /// `[team]` (DESIGN.md §8); `None` = team mode off.
+    pub team: Option<TeamConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +198,7 @@ impl Config {
             cache: CacheSettings::default(),
             routing: RoutingSettings::default(),
             providers: vec![ProviderConfig::local()],
+            team: None,
         }
     }
 

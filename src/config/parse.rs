@@ -26,9 +26,9 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let empty = Map::new();
     let root = root.as_object().unwrap_or(&empty);
     for key in root.keys() {
-        if !["completion", "cache", "routing", "provider"].contains(&key.as_str()) {
+        if !["completion", "cache", "routing", "provider", "team"].contains(&key.as_str()) {
             problems.push(ConfigProblem::new(format!(
-                "unknown section \"{key}\" (expected completion, cache, routing or provider)"
+                "unknown section \"{key}\" (expected completion, cache, routing, team or provider)"
             )));
         }
     }
@@ -36,6 +36,7 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let completion = parse_completion(Section::new("completion", root, problems));
     let cache = parse_cache(Section::new("cache", root, problems));
     let mut routing = parse_routing(Section::new("routing", root, problems));
+    let team = parse_team(root.get("team"), problems);
 
     let configured = match root.get("provider") {
         None => Vec::new(),
@@ -88,9 +89,21 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
             cache,
             routing,
             providers,
+            team,
         },
         providers_from_env,
     }
+}
+
+/// `[team]` (DESIGN.md §8): its problems become config problems.
+fn parse_team(
+    section: Option<&Value>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<super::TeamConfig> {
+    let mut found = Vec::new();
+    let team = super::team::parse(section, &mut found);
+    problems.extend(found.into_iter().map(ConfigProblem::new));
+    team
 }
 
 fn names(providers: &[ProviderConfig]) -> String {

@@ -2,4 +2,4 @@
 //! optionally, a second-tier completion cache. So far: the `[team]` settings and the
 //! redaction of Redis URLs; the client, health sharing and the L2 tier are still to come.
 
-pub mod config;
+pub use crate::config::{TeamConfig, redact_url};

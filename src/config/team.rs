@@ -3,16 +3,28 @@
 
 use serde_json::Value;
 
+use super::Secret;
+
 /// Where the Redis password comes from; never from a URL in a file.
 pub const PASSWORD_ENV: &str = "SWITCHBOARD_REDIS_PASSWORD";
 
 /// Team mode as configured; `None` from [`parse`] means team mode is off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamConfig {
+    /// As configured: print it only through [`redact_url`].
     pub redis_url: String,
     pub name: String,
     pub share_health: bool,
     pub share_cache: bool,
+    /// `SWITCHBOARD_REDIS_PASSWORD`, read when the config is loaded.
+    pub password: Option<Secret>,
+}
+
+impl TeamConfig {
+    /// The URL safe to print.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.redis_url)
+    }
 }
 
 /// Reads the `[team]` table. Team mode is on only when `redis_url` is a non-empty string;
@@ -23,7 +35,7 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
         other => {
             problems.push(format!(
                 "team: expected a table, got {}",
-                crate::config::type_name(other)
+                super::type_name(other)
             ));
             return None;
         }
@@ -33,6 +45,7 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
         name: String::new(),
         share_health: true,
         share_cache: false,
+        password: None,
     };
     for (key, value) in table {
         match (key.as_str(), value) {
@@ -42,11 +55,11 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
             ("share_cache", Value::Bool(on)) => config.share_cache = *on,
             ("redis_url" | "name", other) => problems.push(format!(
                 "team.{key}: expected a string, got {}",
-                crate::config::type_name(other)
+                super::type_name(other)
             )),
             ("share_health" | "share_cache", other) => problems.push(format!(
                 "team.{key}: expected true or false, got {}",
-                crate::config::type_name(other)
+                super::type_name(other)
             )),
             _ => problems.push(format!("team.{key}: unknown key (ignored)")),
         }
@@ -76,6 +89,7 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
         ));
         return None;
     }
+    config.password = super::provider::read_key(PASSWORD_ENV);
     Some(config)
 }
 

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lru::LruCache;
 
 pub use inflight::{Flight, InFlight, Joined};
-pub use key::{ContextKey, suffix_hash, tail};
+pub use key::{ContextKey, stable_hash, suffix_hash, tail};
 pub use store::default_path;
 
 use crate::config::CacheSettings;

@@ -129,6 +129,7 @@ impl Backend {
             &self.engine.runtime(),
             self.engine.cache_figures(),
             self.surface.serving(),
+            self.surface.team.status(),
         )
     }
 
@@ -155,6 +156,25 @@ impl Backend {
         for handle in old {
             handle.abort();
         }
+        self.restart_team();
+    }
+
+    /// Starts, restarts or stops team mode to match the current `[team]`.
+    fn restart_team(&self) {
+        let engine = self.engine.clone();
+        // Weak: the surface holds the team link that holds this callback.
+        let surface = Arc::downgrade(&self.surface);
+        let changed = self.status_changed.clone();
+        self.surface.team.apply(
+            self.engine.runtime().config.team.as_ref(),
+            Arc::new(move || engine.runtime().board().clone()),
+            Arc::new(move || {
+                if let Some(surface) = surface.upgrade() {
+                    surface.refresh();
+                }
+                changed.notify_one();
+            }),
+        );
     }
 
     fn encoding(&self) -> Encoding {
@@ -464,8 +484,12 @@ impl LanguageServer for Backend {
                         }
                     }
                 }
-                let value =
-                    status::status(&engine.runtime(), engine.cache_figures(), surface.serving());
+                let value = status::status(
+                    &engine.runtime(),
+                    engine.cache_figures(),
+                    surface.serving(),
+                    surface.team.status(),
+                );
                 if value == last_value {
                     continue;
                 }

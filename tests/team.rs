@@ -1,0 +1,228 @@
+//! Team mode (DESIGN.md §8) with the real thing: a `redis-server` of the test's own,
+//! two `switchboard-ls` processes sharing it over stdio, fake providers over HTTP, and
+//! an observer that reads every message published during the test.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::fake_provider::{FakeProvider, Reply};
+use support::lsp_client::{LspClient, TestEnv};
+use support::redis_server::RedisServer;
+
+const URI: &str = "file:///project/src/main.rs";
+const CODE: &str = "let secret_code_marker = ";
+const CANARY: &str = "fim-TEAM-SECRET-CANARY-42";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn provider(name: &str, fake: &FakeProvider) -> Value {
+    json!({"name": name, "kind": "openai-fim", "model": "m", "base_url": format!("{}/v1", fake.url())})
+}
+
+/// A member of team `acme` with these providers (in order), each call its own process.
+fn member(redis: &RedisServer, providers: Value, routing: Value) -> LspClient {
+    let env = Box::leak(Box::new(
+        TestEnv::new().with("OPENAI_FIM_API_KEY", CANARY),
+    ));
+    let mut client = LspClient::spawn(env);
+    client.initialize(json!({
+        "routing": routing,
+        "cache": {"ttl_secs": 0},
+        "provider": providers,
+        "team": {"redis_url": redis.url(), "name": "acme"},
+    }));
+    client.open(URI, "rust", CODE);
+    client
+}
+
+fn complete(client: &mut LspClient) -> Value {
+    client.completion(URI, 0, CODE.len() as u32)["items"][0].clone()
+}
+
+fn state_of(status: &Value, name: &str) -> Value {
+    status["providers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn status(client: &mut LspClient) -> Value {
+    client.request(
+        "workspace/executeCommand",
+        json!({"command": "switchboard.status", "arguments": []}),
+    )
+}
+
+fn wait_members(client: &mut LspClient, members: u64) -> Value {
+    client.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == true && p["team"]["members"] == members,
+        WAIT,
+    )
+}
+
+/// Every message published on any `switchboard:*` channel while it runs.
+struct Observer {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Observer {
+    fn start(redis: &RedisServer) -> Observer {
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut connection = client.get_connection().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let thread = {
+            let (stop, seen) = (stop.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let mut pubsub = connection.as_pubsub();
+                pubsub.psubscribe("switchboard:*").unwrap();
+                pubsub
+                    .set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
+                ready_tx.send(()).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(message) = pubsub.get_message() {
+                        seen.lock()
+                            .unwrap()
+                            .push(message.get_payload_bytes().to_vec());
+                    }
+                }
+            })
+        };
+        ready.recv_timeout(WAIT).unwrap();
+        Observer {
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+/// Publishes `payloads` in a loop on the health channel until stopped (at most `limit`).
+fn publisher(redis: &RedisServer, payloads: Vec<Vec<u8>>, limit: Duration) -> (Arc<AtomicBool>, JoinHandle<usize>) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let mut connection = client.get_connection().unwrap();
+        let started = Instant::now();
+        let mut sent = 0;
+        while !flag.load(Ordering::Relaxed) && started.elapsed() < limit {
+            for payload in &payloads {
+                let _: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                    .arg("switchboard:acme:health")
+                    .arg(payload.as_slice())
+                    .query(&mut connection);
+                sent += 1;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sent
+    });
+    (stop, thread)
+}
+
+#[test]
+fn a_529_storm_seen_by_one_member_makes_another_skip_the_provider_and_no_key_reaches_redis() {
+    let Some(redis) = RedisServer::start("a_529_storm_seen_by_one_member") else {
+        return;
+    };
+    let observer = Observer::start(&redis);
+    let (flaky, good) = (FakeProvider::start(), FakeProvider::start());
+    flaky.set_default(Reply::status(529));
+    good.set_default(Reply::ok("from_good"));
+    let routing = json!({"retries": 0, "breaker_failures": 2, "breaker_cooldown_ms": 600000,
+                         "hedge_ms": "off", "status_poll_secs": 0});
+    // Members name the same providers differently: identity is kind + URL + model.
+    let mut a = member(
+        &redis,
+        json!([provider("claude", &flaky), provider("gpt", &good)]),
+        routing.clone(),
+    );
+    let mut b = member(
+        &redis,
+        json!([provider("primary", &flaky), provider("backup", &good)]),
+        routing,
+    );
+    wait_members(&mut a, 2);
+    wait_members(&mut b, 2);
+
+    // A pays for the storm: two 529s open its breaker.
+    assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+    assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+    assert_eq!(state_of(&status(&mut a), "claude")["state"], "down");
+    let paid = flaky.completion_requests().len();
+    assert_eq!(paid, 2);
+
+    // B learns it from A and never sends the provider a request.
+    let seen = b.wait_notification_for(
+        "switchboard/status",
+        |p| state_of(p, "primary")["state"] == "down",
+        WAIT,
+    );
+    assert!(
+        state_of(&seen, "primary")["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("teammates"),
+        "{seen}"
+    );
+    for _ in 0..3 {
+        let item = complete(&mut b);
+        assert_eq!(item["data"]["provider"], "backup");
+        assert_eq!(item["textEdit"]["newText"], "from_good");
+    }
+    assert_eq!(
+        flaky.completion_requests().len(),
+        paid,
+        "B skipped the provider A saw fail"
+    );
+    let diagnostics = b.wait_notification_for(
+        "textDocument/publishDiagnostics",
+        |p| {
+            p["diagnostics"].as_array().into_iter().flatten().any(|d| {
+                d["code"] == "team"
+                    && d["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("team acme: primary down for 1 teammate"))
+            })
+        },
+        WAIT,
+    );
+    assert!(diagnostics["uri"] == URI, "{diagnostics}");
+
+    a.shutdown();
+    b.shutdown();
+    let messages = observer.finish();
+    assert!(!messages.is_empty(), "the observer heard the team");
+    for message in &messages {
+        let text = String::from_utf8_lossy(message);
+        assert!(!text.contains(CANARY), "a key reached Redis: {text}");
+        assert!(!text.contains("SECRET"), "a key reached Redis: {text}");
+        assert!(!text.contains("secret_code_marker"), "code reached Redis: {text}");
+        assert!(!text.contains(flaky.url()), "a URL reached Redis: {text}");
+        assert!(!text.contains("project"), "a path reached Redis: {text}");
+        assert!(message.len() < 8 * 1024, "small messages: {text}");
+        let value: Value = serde_json::from_slice(message).expect("JSON");
+        assert_eq!(value["v"], 1, "{text}");
+    }
+}

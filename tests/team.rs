@@ -226,3 +226,156 @@ fn a_529_storm_seen_by_one_member_makes_another_skip_the_provider_and_no_key_rea
         assert_eq!(value["v"], 1, "{text}");
     }
 }
+
+#[test]
+fn redis_killed_and_restarted_mid_session_completions_go_on_said_once_and_rejoined() {
+    let Some(mut redis) = RedisServer::start("redis_killed_and_restarted_mid_session") else {
+        return;
+    };
+    let good = FakeProvider::start();
+    good.set_default(Reply::ok("from_good"));
+    let mut a = member(
+        &redis,
+        json!([provider("gpt", &good)]),
+        json!({"hedge_ms": "off", "status_poll_secs": 0}),
+    );
+    a.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == true,
+        WAIT,
+    );
+    assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+
+    redis.kill();
+    a.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == false && p["team"]["name"] == "acme",
+        WAIT,
+    );
+    for _ in 0..5 {
+        assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+    }
+    a.wait_notification_for(
+        "textDocument/publishDiagnostics",
+        |p| {
+            p["diagnostics"].as_array().into_iter().flatten().any(|d| {
+                d["code"] == "team"
+                    && d["message"].as_str().is_some_and(|m| {
+                        m.starts_with("team acme: Redis at redis://127.0.0.1:")
+                            && m.contains("unreachable")
+                    })
+            })
+        },
+        WAIT,
+    );
+
+    redis.restart();
+    a.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == true,
+        WAIT,
+    );
+    // Rejoined: it hears a teammate again on the restarted server.
+    let heartbeat = br#"{"v":1,"member":"00000000000000aa","providers":[]}"#.to_vec();
+    let (stop, teammate) = publisher(&redis, vec![heartbeat], WAIT);
+    wait_members(&mut a, 2);
+    stop.store(true, Ordering::Relaxed);
+    teammate.join().unwrap();
+    assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+    // The diagnostic goes once Redis is back.
+    a.wait_notification_for(
+        "textDocument/publishDiagnostics",
+        |p| {
+            !p["diagnostics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d["code"] == "team")
+        },
+        WAIT,
+    );
+    let (_, stderr) = a.shutdown_with_stderr();
+    assert_eq!(
+        stderr.matches("unreachable").count(),
+        1,
+        "the outage is said once:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_hostile_publisher_never_crashes_disables_or_starves_and_a_local_success_wins() {
+    let Some(redis) = RedisServer::start("a_hostile_publisher") else {
+        return;
+    };
+    let primary = FakeProvider::start();
+    primary.set_default(Reply::ok("from_primary"));
+    let mut a = member(
+        &redis,
+        json!([provider("primary", &primary)]),
+        json!({"retries": 0, "breaker_failures": 2, "breaker_cooldown_ms": 200,
+               "hedge_ms": "off", "status_poll_secs": 0}),
+    );
+    a.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == true,
+        WAIT,
+    );
+    let id = switchboard_ls::team::message::provider_id(
+        "openai-fim",
+        &format!("{}/v1", primary.url()),
+        "m",
+    );
+    let claim = |member: u64| {
+        format!(
+            r#"{{"v":1,"member":"{member:016x}","providers":[{{"id":"{id}","failures":4294967295,"demoted":true,"detail":"529 overloaded_error"}}]}}"#
+        )
+        .into_bytes()
+    };
+    let mut payloads: Vec<Vec<u8>> = vec![
+        b"not json".to_vec(),
+        br#"{"v":1,"member":12,"providers":"all"}"#.to_vec(),
+        br#"{"v":1,"member":"00000000000000bb","providers":[{"id":7,"failures":"many"}]}"#.to_vec(),
+        format!(r#"{{"v":1,"member":"00000000000000cc","pad":"{}"}}"#, "x".repeat(2 << 20)).into_bytes(),
+        br#"{"v":1,"member":"00000000000000dd","providers":[{"id":"ffffffffffffffffffffffffffffffff","failures":1,"detail":"Incorrect API key provided: sk-x"}]}"#.to_vec(),
+    ];
+    // One member claiming the provider down, over and over, and a crowd of invented ones.
+    payloads.extend(std::iter::repeat_n(claim(0xbad), 50));
+    payloads.extend((0..200).map(|m| claim(0x1000 + m)));
+    let (stop, flood) = publisher(&redis, payloads, Duration::from_secs(60));
+
+    // The flood is read: teammates' reports take the provider down...
+    a.wait_notification_for(
+        "switchboard/status",
+        |p| state_of(p, "primary")["state"] == "down",
+        WAIT,
+    );
+    // ...yet the server answers, and after each cooldown a local probe succeeds and is served.
+    let deadline = Instant::now() + WAIT;
+    let mut served_by_primary = 0;
+    let mut answered = 0;
+    while served_by_primary == 0 && Instant::now() < deadline {
+        let item = complete(&mut a);
+        answered += 1;
+        if item["data"]["provider"] == "primary" {
+            served_by_primary += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = flood.join().unwrap();
+    assert!(sent > 255, "the flood ran ({sent} messages)");
+    assert!(answered > 0);
+    assert_eq!(
+        served_by_primary, 1,
+        "a local success wins over teammates' claims"
+    );
+    let statuses = a.notifications("switchboard/status");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| state_of(s, "primary")["state"] != "disabled"),
+        "teammates can never disable a provider"
+    );
+    assert!(a.is_running());
+    assert!(a.shutdown().success());
+}

@@ -25,9 +25,7 @@ fn provider(name: &str, fake: &FakeProvider) -> Value {
 
 /// A member of team `acme` with these providers (in order), each call its own process.
 fn member(redis: &RedisServer, providers: Value, routing: Value) -> LspClient {
-    let env = Box::leak(Box::new(
-        TestEnv::new().with("OPENAI_FIM_API_KEY", CANARY),
-    ));
+    let env = Box::leak(Box::new(TestEnv::new().with("OPENAI_FIM_API_KEY", CANARY)));
     let mut client = LspClient::spawn(env);
     client.initialize(json!({
         "routing": routing,
@@ -118,7 +116,11 @@ impl Observer {
 }
 
 /// Publishes `payloads` in a loop on the health channel until stopped (at most `limit`).
-fn publisher(redis: &RedisServer, payloads: Vec<Vec<u8>>, limit: Duration) -> (Arc<AtomicBool>, JoinHandle<usize>) {
+fn publisher(
+    redis: &RedisServer,
+    payloads: Vec<Vec<u8>>,
+    limit: Duration,
+) -> (Arc<AtomicBool>, JoinHandle<usize>) {
     let client = redis::Client::open(redis.url()).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -218,7 +220,10 @@ fn a_529_storm_seen_by_one_member_makes_another_skip_the_provider_and_no_key_rea
         let text = String::from_utf8_lossy(message);
         assert!(!text.contains(CANARY), "a key reached Redis: {text}");
         assert!(!text.contains("SECRET"), "a key reached Redis: {text}");
-        assert!(!text.contains("secret_code_marker"), "code reached Redis: {text}");
+        assert!(
+            !text.contains("secret_code_marker"),
+            "code reached Redis: {text}"
+        );
         assert!(!text.contains(flaky.url()), "a URL reached Redis: {text}");
         assert!(!text.contains("project"), "a path reached Redis: {text}");
         assert!(message.len() < 8 * 1024, "small messages: {text}");
@@ -378,4 +383,43 @@ fn a_hostile_publisher_never_crashes_disables_or_starves_and_a_local_success_win
     );
     assert!(a.is_running());
     assert!(a.shutdown().success());
+}
+
+#[test]
+fn config_shows_the_team_with_every_password_redacted() {
+    let env = TestEnv::new().with("SWITCHBOARD_REDIS_PASSWORD", "pw-TEAM-CANARY");
+    env.write_user_config(
+        "[team]\nredis_url = \"redis://u:hunter2@127.0.0.1:6379/0\"\nname = \"acme\"\nshare_cache = true\n",
+    );
+    let output = env
+        .command()
+        .arg("config")
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains("TEAM-CANARY"), "{text}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("redis_url = \"redis://u:***@127.0.0.1:6379/0\"").ends_with("# user file"),
+        "{text}"
+    );
+    assert!(line("name = \"acme\"").ends_with("# user file"), "{text}");
+    assert!(
+        line("share_cache = true").ends_with("# user file"),
+        "{text}"
+    );
+    assert!(line("share_health = true").ends_with("# default"), "{text}");
+    assert!(
+        text.contains("# password: SWITCHBOARD_REDIS_PASSWORD set (redacted)"),
+        "{text}"
+    );
 }

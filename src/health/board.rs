@@ -400,12 +400,10 @@ impl HealthBoard {
     /// soft failure (slow, low-quality answers).
     pub fn is_demoted(&self, provider: &str) -> bool {
         let now = Instant::now();
-        self.lock()
-            .iter()
-            .any(|e| {
-                e.config.name == provider
-                    && (e.page_level.demotes() || e.soft_demoted() || e.team.demotes(now))
-            })
+        self.lock().iter().any(|e| {
+            e.config.name == provider
+                && (e.page_level.demotes() || e.soft_demoted() || e.team.demotes(now))
+        })
     }
 
     /// Once per cooldown a provider demoted for a soft failure is tried in front again
@@ -504,7 +502,11 @@ fn detail(entry: &Entry, now: Instant) -> Option<String> {
         }),
         HealthState::Down if entry.team.tripped => Some(format!(
             "{} (reported by teammates)",
-            entry.team.view(now).and_then(|v| v.detail).unwrap_or_else(|| "failures".into())
+            entry
+                .team
+                .view(now)
+                .and_then(|v| v.detail)
+                .unwrap_or_else(|| "failures".into())
         )),
         HealthState::Down => Some(format!(
             "{} ×{}",

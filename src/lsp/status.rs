@@ -103,7 +103,11 @@ pub fn summary(status: &Value) -> String {
         parts.push(format!(
             "team {}: {}, {} member(s)",
             team["name"].as_str().unwrap_or("?"),
-            if team["connected"] == true { "connected" } else { "not connected" },
+            if team["connected"] == true {
+                "connected"
+            } else {
+                "not connected"
+            },
             team["members"]
         ));
     }

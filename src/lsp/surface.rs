@@ -505,7 +505,10 @@ pub fn diagnostics(
                     serving
                         .as_deref()
                         .filter(|s| *s != provider.name)
-                        .map_or_else(|| "the next provider".to_string(), |s| self::label(runtime, s))
+                        .map_or_else(
+                            || "the next provider".to_string(),
+                            |s| self::label(runtime, s)
+                        )
                 ),
                 href,
                 name,

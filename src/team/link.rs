@@ -51,7 +51,10 @@ pub fn client(config: &TeamConfig) -> Result<Client, String> {
         .map_err(|e| safe(config, &e))?;
     let info = match &config.password {
         Some(password) => {
-            let settings = info.redis_settings().clone().set_password(password.expose());
+            let settings = info
+                .redis_settings()
+                .clone()
+                .set_password(password.expose());
             info.set_redis_settings(settings)
         }
         None => info,
@@ -61,7 +64,9 @@ pub fn client(config: &TeamConfig) -> Result<Client, String> {
 
 /// An error's words, with the URL redacted and no trace of the password.
 pub fn safe(config: &TeamConfig, error: &dyn std::fmt::Display) -> String {
-    let mut text = error.to_string().replace(&config.redis_url, &config.redacted_url());
+    let mut text = error
+        .to_string()
+        .replace(&config.redis_url, &config.redacted_url());
     if let Some(password) = &config.password
         && !password.expose().is_empty()
     {
@@ -127,7 +132,12 @@ pub enum Heard {
 /// Subscribes to `channel` on its own connection and forwards what it hears into
 /// `out` (bounded: when full, messages are dropped, never waited for), re-opening the
 /// connection with backoff whenever it fails. Runs until `out` is closed.
-pub async fn subscribe(client: Client, channel: String, max_bytes: usize, out: mpsc::Sender<Heard>) {
+pub async fn subscribe(
+    client: Client,
+    channel: String,
+    max_bytes: usize,
+    out: mpsc::Sender<Heard>,
+) {
     let mut backoff = Backoff::default();
     loop {
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, async {

@@ -132,7 +132,11 @@ mod tests {
 
     #[test]
     fn a_message_round_trips_and_names_providers_by_hash_only() {
-        let id = provider_id("anthropic", "https://api.anthropic.com/", "claude-haiku-4-5");
+        let id = provider_id(
+            "anthropic",
+            "https://api.anthropic.com/",
+            "claude-haiku-4-5",
+        );
         assert_eq!(
             id,
             provider_id("anthropic", "https://api.anthropic.com", "claude-haiku-4-5")

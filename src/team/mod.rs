@@ -82,7 +82,11 @@ impl Team {
         let client = match link::client(&config) {
             Ok(client) => client,
             Err(err) => {
-                tracing::warn!("team {}: cannot use {}: {err}", config.name, config.redacted_url());
+                tracing::warn!(
+                    "team {}: cannot use {}: {err}",
+                    config.name,
+                    config.redacted_url()
+                );
                 return team;
             }
         };
@@ -103,8 +107,9 @@ impl Team {
             shared,
             on_change,
         )));
-        team.tasks
-            .push(tokio::spawn(publish_loop(config, me, client, channel, boards)));
+        team.tasks.push(tokio::spawn(publish_loop(
+            config, me, client, channel, boards,
+        )));
         team
     }
 
@@ -181,9 +186,17 @@ async fn fold_loop(
             Some(link::Heard::Connected) => {
                 shared.connected.store(true, Ordering::Relaxed);
                 if ever_connected || said_unreachable {
-                    tracing::info!("team {}: connected to {} again", config.name, config.redacted_url());
+                    tracing::info!(
+                        "team {}: connected to {} again",
+                        config.name,
+                        config.redacted_url()
+                    );
                 } else {
-                    tracing::info!("team {}: connected to {}", config.name, config.redacted_url());
+                    tracing::info!(
+                        "team {}: connected to {}",
+                        config.name,
+                        config.redacted_url()
+                    );
                 }
                 ever_connected = true;
                 said_unreachable = false;
@@ -206,7 +219,7 @@ async fn fold_loop(
                 let board = boards();
                 folder.fold(now, &payload, &board, config.share_health);
                 folded += 1;
-                if folded % FOLD_BATCH == 0 {
+                if folded.is_multiple_of(FOLD_BATCH) {
                     // A flood must not hold a worker thread: let other tasks run.
                     tokio::task::yield_now().await;
                 }

@@ -57,7 +57,8 @@ impl Publisher {
                 base
             };
             let new_failures = h.failures - base.failures;
-            let new_successes = (h.requests - h.failures).saturating_sub(base.requests - base.failures);
+            let new_successes =
+                (h.requests - h.failures).saturating_sub(base.requests - base.failures);
             // Only failures that count toward a breaker (not a 429, a rejected request
             // or a bad key) tell teammates about the provider itself.
             let retryable = h
@@ -94,7 +95,11 @@ impl Publisher {
                     failures: h.failures,
                     demoted,
                     demoted_sent: if demoted {
-                        if verdict_due { Some(now) } else { base.demoted_sent }
+                        if verdict_due {
+                            Some(now)
+                        } else {
+                            base.demoted_sent
+                        }
                     } else {
                         None
                     },
@@ -159,7 +164,13 @@ impl Folder {
     }
 
     /// Takes one payload; `true` when it was a teammate's message within its rate.
-    pub fn fold(&mut self, now: Instant, payload: &[u8], board: &Arc<HealthBoard>, share_health: bool) -> bool {
+    pub fn fold(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        board: &Arc<HealthBoard>,
+        share_health: bool,
+    ) -> bool {
         let Some(Received { member, providers }) = message::decode(payload) else {
             self.dropped += 1;
             return false;

@@ -10,6 +10,7 @@
 // and they reach the server through `workspace/executeCommand`.
 
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as readline from "node:readline";
 import * as vscode from "vscode";
@@ -27,7 +28,15 @@ import { buildServerConfig, type ServerConfig } from "./config";
 import { editorDataRoots, isEditorDataFile } from "./editorData";
 import { PartialAccepts, type ShownItem } from "./partialAccept";
 import { parseServerLogLine } from "./serverLog";
-import { discoverServer, retryDelayMs, serverPathSetting, startFailureMessage } from "./serverPath";
+import {
+  discoverServer,
+  readUserSettingsFiles,
+  retryDelayMs,
+  serverPathSetting,
+  startFailureMessage,
+  userSettingsFiles,
+  withFileValue,
+} from "./serverPath";
 import { renderStatsHtml } from "./statsView";
 import {
   actionsFor,
@@ -60,6 +69,8 @@ let retryTimer: NodeJS.Timeout | undefined;
 let startAttempt = 0;
 let statsPanel: vscode.WebviewPanel | undefined;
 let editorData: string[] = [];
+/** `context.globalStorageUri.fsPath`: where this VS Code's user data is. */
+let globalStorage = "";
 const partialAccepts = new PartialAccepts();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -81,7 +92,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("switchboard.client.restart", restart);
   register("switchboard.client.showStats", showStats);
 
-  editorData = editorDataRoots({ globalStorage: context.globalStorageUri.fsPath, homeDir: os.homedir(), env: process.env });
+  globalStorage = context.globalStorageUri.fsPath;
+  editorData = editorDataRoots({ globalStorage, homeDir: os.homedir(), env: process.env });
   context.subscriptions.push(
     vscode.workspace.onDidChangeTextDocument((event) => {
       for (const change of event.contentChanges) {
@@ -100,16 +112,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!event.affectsConfiguration("switchboard")) return;
-      if (event.affectsConfiguration("switchboard.server")) {
-        void restart();
-      } else if (client?.isRunning()) {
-        void client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { switchboard: currentConfig() },
-        });
-      }
+      if (event.affectsConfiguration("switchboard")) settingsMayHaveChanged();
     }),
   );
+  // The settings files too: where VS Code does not pass machine settings on (see
+  // `readUserSettingsFiles`), it sends no change event for them either.
+  for (const file of userSettingsFiles(globalStorage)) {
+    fs.watchFile(file, { interval: 1000 }, () => settingsMayHaveChanged());
+    context.subscriptions.push({ dispose: () => fs.unwatchFile(file) });
+  }
 
   statusItem.show();
   await start();
@@ -120,6 +131,31 @@ export async function deactivate(): Promise<void> {
   const running = client;
   client = undefined;
   if (running) await running.stop().catch(() => undefined);
+}
+
+/** What the running server was started with, and the config it was last sent. */
+let startedWith = "";
+let configSent = "";
+
+/** The server settings (`switchboard.server.*`) as they are now, to compare. */
+function serverSettings(): string {
+  const settings = vscode.workspace.getConfiguration("switchboard");
+  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
+  const read = (key: string) => withFileValue(settings.inspect(key), `switchboard.${key}`, fromFiles)?.globalValue;
+  return JSON.stringify([read("server.path"), settings.get("server.log") ?? read("server.log")]);
+}
+
+/** Restarts the server when its own settings changed, else sends the new config. */
+function settingsMayHaveChanged(): void {
+  if (serverSettings() !== startedWith) {
+    void restart();
+    return;
+  }
+  const config = currentConfig();
+  if (client?.isRunning() && JSON.stringify(config) !== configSent) {
+    configSent = JSON.stringify(config);
+    void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { switchboard: config } });
+  }
 }
 
 function clearTimers(): void {
@@ -164,7 +200,8 @@ const statusCapability: StaticFeature = {
 
 function currentConfig(): ServerConfig {
   const settings = vscode.workspace.getConfiguration("switchboard");
-  return buildServerConfig((key) => settings.inspect(key));
+  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
+  return buildServerConfig((key) => withFileValue(settings.inspect(key), `switchboard.${key}`, fromFiles));
 }
 
 function show(view: StatusView): void {
@@ -186,7 +223,13 @@ async function start(): Promise<void> {
   // Read now, not at activation: a remote window's settings may arrive later, and the
   // retries below read them again.
   const settings = vscode.workspace.getConfiguration("switchboard");
-  const setting = serverPathSetting(settings.inspect<string>("server.path"));
+  startedWith = serverSettings();
+  const inspected = settings.inspect<string>("server.path");
+  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
+  const setting = serverPathSetting(withFileValue(inspected, "switchboard.server.path", fromFiles));
+  if (inspected?.globalValue !== setting.value && setting.value) {
+    output.info(`switchboard.server.path read from the user settings file ("${setting.value}"; VS Code passed on ${JSON.stringify(inspected?.globalValue ?? null)})`);
+  }
   if (setting.ignoredWorkspaceValue) {
     output.warn("switchboard.server.path is set in workspace settings: ignored (only user settings may choose the binary).");
   }
@@ -239,7 +282,11 @@ async function start(): Promise<void> {
         return result;
       },
     },
-    initializationOptions: currentConfig,
+    initializationOptions: () => {
+      const config = currentConfig();
+      configSent = JSON.stringify(config);
+      return config;
+    },
     outputChannel: output,
     stdioOptions: {
       stdout: () => undefined, // the LSP stream itself; switchboard-ls never logs to stdout

@@ -6,6 +6,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 
 export const BINARY = "switchboard-ls";
 // Messages are shown in toasts, which render no Markdown: quotes, not backticks.
@@ -130,6 +131,59 @@ export function serverPathSetting(inspected: PathSettingInspection | undefined):
     (typeof inspected?.workspaceValue === "string" && inspected.workspaceValue.trim() !== "") ||
     (typeof inspected?.workspaceFolderValue === "string" && inspected.workspaceFolderValue.trim() !== "");
   return { value, ignoredWorkspaceValue };
+}
+
+/**
+ * The settings files `switchboard.server.path` may be in, for a VS Code whose extension
+ * storage is `globalStorage` (`<user-data>/User/globalStorage/<id>`): the user's own, then
+ * the remote machine's (code-server, SSH and container windows keep one per machine).
+ */
+export function userSettingsFiles(globalStorage: string): string[] {
+  const userData = path.dirname(path.dirname(path.dirname(globalStorage)));
+  return [path.join(userData, "User", "settings.json"), path.join(userData, "Machine", "settings.json")];
+}
+
+/**
+ * The `switchboard.*` values of the user's settings files, read directly (JSON with
+ * comments), later files winning. For when the configuration API does not have them: in
+ * code-server's first window after the extension was installed, VS Code passes no
+ * machine-scoped user setting on to extensions until the window is reloaded (seen in the
+ * end-to-end test: the path, the providers and the cache path were all missing, for good).
+ * Missing, unreadable or malformed files add nothing.
+ */
+export function readUserSettingsFiles(files: string[]): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const file of files) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    const errors: ParseError[] = [];
+    const settings: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) continue;
+    for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
+      if (key.startsWith("switchboard.")) found[key] = value;
+    }
+  }
+  return found;
+}
+
+/**
+ * An `inspect()` result whose user value is the settings files' when they have the key.
+ * They are the file VS Code reads too, so the two agree once VS Code has caught up; but
+ * where VS Code leaves machine settings out (see `readUserSettingsFiles`) it also sends no
+ * change event when the user edits them, and its copy would stay stale. Workspace values
+ * are never taken from files.
+ */
+export function withFileValue<T extends { globalValue?: unknown }>(
+  inspected: T | undefined,
+  key: string,
+  fromFiles: Record<string, unknown>,
+): T | undefined {
+  if (!(key in fromFiles)) return inspected;
+  return { ...(inspected ?? ({} as T)), globalValue: fromFiles[key] };
 }
 
 /**

@@ -3,7 +3,16 @@ import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, readFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { discoverServer, isRunnableFile, retryDelayMs, serverPathSetting, startFailureMessage } from "../../src/serverPath";
+import {
+  discoverServer,
+  isRunnableFile,
+  readUserSettingsFiles,
+  retryDelayMs,
+  serverPathSetting,
+  startFailureMessage,
+  userSettingsFiles,
+  withFileValue,
+} from "../../src/serverPath";
 
 /** A discovery input where exactly the files in `runnable` exist. */
 function input(over: { setting?: string; env?: Record<string, string>; runnable?: string[] }) {
@@ -125,6 +134,46 @@ describe("serverPathSetting", () => {
 
   test("looks again soon, then every 30 s", () => {
     assert.deepEqual([0, 1, 2, 3, 4, 5, 9].map(retryDelayMs), [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  });
+});
+
+describe("the settings files themselves", () => {
+  test("user settings, then the remote machine's, next to the extension's global storage", () => {
+    assert.deepEqual(userSettingsFiles("/srv/ud/User/globalStorage/switchboard.switchboard"), [
+      "/srv/ud/User/settings.json",
+      "/srv/ud/Machine/settings.json",
+    ]);
+  });
+
+  test("reads switchboard.* from JSON with comments and trailing commas, later files winning", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-settings-"));
+    const user = join(dir, "user.json");
+    const machine = join(dir, "machine.json");
+    writeFileSync(
+      user,
+      '{\n  // where the server is\n  "editor.tabSize": 4,\n  "switchboard.server.path": "/opt/sb/switchboard-ls",\n  "switchboard.provider": [{"name": "a"}],\n}\n',
+    );
+    writeFileSync(machine, '{ "switchboard.provider": [{"name": "b"}] }');
+    assert.deepEqual(readUserSettingsFiles([user, machine, join(dir, "missing.json")]), {
+      "switchboard.server.path": "/opt/sb/switchboard-ls",
+      "switchboard.provider": [{ name: "b" }],
+    });
+    writeFileSync(machine, "not json at all {{{");
+    assert.deepEqual(Object.keys(readUserSettingsFiles([machine])), []);
+    writeFileSync(machine, '["switchboard.server.path"]');
+    assert.deepEqual(readUserSettingsFiles([machine]), {});
+  });
+
+  test("the file's value is the user value, whatever VS Code passed on; never a workspace one", () => {
+    const files = { "switchboard.server.path": "/from/file" };
+    assert.deepEqual(withFileValue(undefined, "switchboard.server.path", files), { globalValue: "/from/file" });
+    assert.deepEqual(withFileValue<{ globalValue?: unknown; workspaceValue?: unknown }>({ workspaceValue: "./evil" }, "switchboard.server.path", files), {
+      workspaceValue: "./evil",
+      globalValue: "/from/file",
+    });
+    assert.deepEqual(withFileValue({ globalValue: "/stale/api" }, "switchboard.server.path", files), { globalValue: "/from/file" });
+    assert.deepEqual(withFileValue({ globalValue: "/from/api" }, "switchboard.server.log", files), { globalValue: "/from/api" });
+    assert.deepEqual(withFileValue({}, "switchboard.cache.path", files), {});
   });
 });
 

@@ -305,3 +305,38 @@ fn the_verdict_reaches_switchboard_ls_status_in_words() {
         "{text}"
     );
 }
+
+#[test]
+fn the_stale_answer_is_served_once_every_provider_is_past_its_hedge_point() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.push(Reply::ok("a + 1"));
+    let env = Box::leak(Box::new(TestEnv::new().with("FAKE_KEY", "k")));
+    let mut client = LspClient::spawn(env);
+    let mut options = options(
+        &a,
+        &b,
+        json!({"hedge_ms": 100, "retries": 0, "status_poll_secs": 0}),
+    );
+    options["completion"] = json!({"deadline_ms": 20000});
+    for p in options["provider"].as_array_mut().unwrap() {
+        p["timeout_ms"] = json!(20000);
+    }
+    client.initialize(options);
+    client.open(URI, "python", "def f(a):\n    return \n");
+    assert_eq!(complete(&mut client), "claude");
+
+    // Both hang now: claude is hedged by gpt at 100 ms, gpt is past its own point at 200 ms,
+    // and nothing else can answer — the stale answer is served then, not after 3 s.
+    a.push(Reply::delayed("a + 2", Duration::from_millis(3000)));
+    b.push(Reply::delayed("b + 2", Duration::from_millis(3000)));
+    let second = client.completion(URI, 1, 11);
+    let data = &second["items"][0]["data"];
+    assert_eq!(data["stale"], true, "{second}");
+    assert_eq!(second["items"][0]["textEdit"]["newText"], "a + 1");
+    assert!(data["latency_ms"].as_u64().unwrap() < 3000, "{data}");
+    assert_eq!(
+        b.completion_requests().len(),
+        1,
+        "gpt was asked at claude's hedge point"
+    );
+}

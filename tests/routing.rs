@@ -370,13 +370,18 @@ fn eight_hanging_completions_do_not_freeze_the_server() {
     client.open(URI, "rust", "let x = ");
     assert_eq!(complete(&mut client)["data"]["provider"], "b");
     assert!(status(&mut client)["providers"].is_array());
-    // The eight are still waiting (none was answered) and shutdown is still answered.
-    assert!(
-        client
-            .seen_responses()
-            .iter()
-            .all(|r| !hanging.contains(&r["id"].as_i64().unwrap_or(-1)))
-    );
+    // None of the eight waited on the hung providers: once both were past their hedge
+    // points, each was answered from what was left (DESIGN §4: nothing waits past
+    // usefulness), while the upstream calls hang on in the background. Shutdown is
+    // still answered.
+    for id in hanging {
+        let response = client.wait_response(id);
+        let provider = &response["result"]["items"][0]["data"]["provider"];
+        assert!(
+            provider == "local" || response["result"]["items"] == json!([]),
+            "{response}"
+        );
+    }
     assert!(client.shutdown().success());
 }
 

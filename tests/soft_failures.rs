@@ -238,3 +238,105 @@ fn the_stale_answer_is_served_at_the_hedge_point_when_the_only_provider_hangs() 
     assert_eq!(refreshed["items"][0]["data"]["provider"], "claude");
     assert_eq!(fake.abandoned(), 0, "the background call was not dropped");
 }
+
+#[test]
+fn the_verdict_reaches_switchboard_ls_status_in_words() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.set_default(Reply::ok("I'm sorry, but I can't help with that."));
+    b.set_default(Reply::ok("a * 2"));
+    let env = TestEnv::new().with("FAKE_KEY", "k");
+    // The same providers in the user file, for `switchboard-ls status`.
+    let mut toml = String::new();
+    for (name, fake) in [("claude", &a), ("gpt", &b)] {
+        toml.push_str(&format!(
+            "[[provider]]\nname = \"{name}\"\nkind = \"openai-fim\"\nmodel = \"m\"\nbase_url = \"{}/v1\"\napi_key_env = \"FAKE_KEY\"\nstatus_page = \"\"\n\n",
+            fake.url()
+        ));
+    }
+    env.write_user_config(&toml);
+    let mut client = LspClient::spawn(&env);
+    client.initialize(options(
+        &a,
+        &b,
+        json!({"hedge_ms": "off", "retries": 0, "status_poll_secs": 0, "breaker_cooldown_ms": 300000}),
+    ));
+    client.open(URI, "python", "def f(a):\n    return \n");
+    for _ in 0..4 {
+        assert_eq!(complete(&mut client), "gpt");
+    }
+    assert_eq!(status_of(&mut client, "claude")["state"], "degraded");
+    assert!(
+        client.shutdown().success(),
+        "the server writes its stats on shutdown"
+    );
+
+    let output = env.command().args(["status", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let claude = report["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "claude")
+        .unwrap();
+    assert_eq!(claude["recent"]["state"], "degraded");
+    assert_eq!(
+        claude["recent"]["reason"],
+        "low-quality answers: 4 of last 4 chat talk instead of code"
+    );
+    assert_eq!(claude["recent"]["server_stopped"], true);
+    let gpt = report["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "gpt")
+        .unwrap();
+    assert_eq!(
+        gpt["recent"],
+        Value::Null,
+        "a healthy provider has no verdict"
+    );
+
+    let text = env.command().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(
+            "claude       degraded — low-quality answers: 4 of last 4 chat talk instead of code"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_stale_answer_is_served_once_every_provider_is_past_its_hedge_point() {
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    a.push(Reply::ok("a + 1"));
+    let env = Box::leak(Box::new(TestEnv::new().with("FAKE_KEY", "k")));
+    let mut client = LspClient::spawn(env);
+    let mut options = options(
+        &a,
+        &b,
+        json!({"hedge_ms": 100, "retries": 0, "status_poll_secs": 0}),
+    );
+    options["completion"] = json!({"deadline_ms": 20000});
+    for p in options["provider"].as_array_mut().unwrap() {
+        p["timeout_ms"] = json!(20000);
+    }
+    client.initialize(options);
+    client.open(URI, "python", "def f(a):\n    return \n");
+    assert_eq!(complete(&mut client), "claude");
+
+    // Both hang now: claude is hedged by gpt at 100 ms, gpt is past its own point at 200 ms,
+    // and nothing else can answer — the stale answer is served then, not after 3 s.
+    a.push(Reply::delayed("a + 2", Duration::from_millis(3000)));
+    b.push(Reply::delayed("b + 2", Duration::from_millis(3000)));
+    let second = client.completion(URI, 1, 11);
+    let data = &second["items"][0]["data"];
+    assert_eq!(data["stale"], true, "{second}");
+    assert_eq!(second["items"][0]["textEdit"]["newText"], "a + 1");
+    assert!(data["latency_ms"].as_u64().unwrap() < 3000, "{data}");
+    assert_eq!(
+        b.completion_requests().len(),
+        1,
+        "gpt was asked at claude's hedge point"
+    );
+}

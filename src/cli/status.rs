@@ -1,6 +1,9 @@
 //! `switchboard-ls status [--json] [--probe]`: for each provider — configured, key
 //! present, its status page read live, and with `--probe` a one-token request for
-//! reachability and latency. Exits 0 if and only if a cloud provider is usable.
+//! reachability and latency; and the last verdict a running server reached about it in the
+//! past half hour (`slow: median 4.2 s over 20`, from the stats file: `stats::recent`).
+//! Exits 0 if and only if a cloud provider is usable (the verdicts are shown, not counted:
+//! they come from another process and may be minutes old).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -96,6 +99,12 @@ pub async fn run(args: Args) -> ExitCode {
         providers.iter().map(|_| None).collect()
     };
 
+    // What servers running in editors concluded lately (slow, low-quality answers, down).
+    let now = crate::stats::recorder::unix_now();
+    let verdicts = crate::stats::file::default_path()
+        .map(|path| crate::stats::recent::verdicts(&crate::stats::file::read(&path).lines, now))
+        .unwrap_or_default();
+
     let mut reasons = Vec::new();
     let mut usable = Vec::new();
     for (p, probe) in providers.iter().zip(&probes) {
@@ -139,6 +148,13 @@ pub async fn run(args: Args) -> ExitCode {
                         Ok(latency) => json!({"ok": true, "latency_ms": latency.as_millis() as u64}),
                         Err(err) => json!({"ok": false, "error": err.to_string()}),
                     }),
+                    "recent": verdicts.get(&p.name).map(|v| json!({
+                        "state": v.state,
+                        "reason": v.reason,
+                        "at": v.at,
+                        "server_stopped": v.server_stopped,
+                        "said": v.describe(now),
+                    })),
                 })
             })
             .collect();
@@ -184,6 +200,16 @@ pub async fn run(args: Args) -> ExitCode {
                 key,
                 page
             );
+        }
+        let seen: Vec<_> = providers
+            .iter()
+            .filter_map(|p| verdicts.get(&p.name).map(|v| (p, v)))
+            .collect();
+        if !seen.is_empty() {
+            println!("\nlately, in a running server (stats file):");
+            for (p, verdict) in seen {
+                println!("  {:<12} {}", p.name, verdict.describe(now));
+            }
         }
         for problem in &loaded.problems {
             println!("config problem: {problem}");

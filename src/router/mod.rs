@@ -108,21 +108,24 @@ impl Router {
         front.into_iter().chain(back).collect()
     }
 
-    /// When a request whose only cloud provider is slow stops being worth waiting for:
-    /// that provider's hedge point, if exactly one cloud provider can be asked now (with
-    /// two or more, the hedge asks the next one instead). `None` with hedging off.
+    /// When a request stops being worth waiting for: once every cloud provider that can be
+    /// asked now is past its hedge point — the first is hedged at its point by the second,
+    /// that one at its own by the third, and so on — nothing else can answer, and the stale
+    /// cached answer (or `local`) is better than more waiting. The sum of their hedge
+    /// delays; `None` with hedging off or no cloud provider to ask.
     pub fn usefulness_limit(&self) -> Option<Duration> {
         let admissible: Vec<usize> = self
             .chain(true, false)
             .into_iter()
             .filter(|&i| self.board.could_admit(&self.providers[i].config().name))
             .collect();
-        let [only] = admissible[..] else {
+        if admissible.is_empty() {
             return None;
-        };
-        let name = &self.providers[only].config().name;
-        let (p95, samples) = self.board.first_byte_p95(name);
-        hedge_delay(self.settings.hedge, p95, samples)
+        }
+        admissible
+            .into_iter()
+            .map(|i| self.hedge_delay_for(i))
+            .sum::<Option<Duration>>()
     }
 
     /// The name of the provider that would serve the next request (for status).
@@ -229,16 +232,19 @@ impl Router {
     }
 
     fn hedge_timer(&self, index: usize) -> Option<Pin<Box<Sleep>>> {
+        self.hedge_delay_for(index)
+            .map(|delay| Box::pin(tokio::time::sleep(delay)))
+    }
+
+    /// How long an attempt at provider `index` runs before the next one is asked too.
+    fn hedge_delay_for(&self, index: usize) -> Option<Duration> {
         let name = &self.providers[index].config().name;
         if self.board.is_slow(name) && self.settings.hedge != crate::config::Hedge::Off {
             // Every request that still reaches a slow provider is hedged, early.
-            return Some(Box::pin(tokio::time::sleep(hedge::AUTO_MIN)));
+            return Some(hedge::AUTO_MIN);
         }
-        let (p95, samples) = self
-            .board
-            .first_byte_p95(&self.providers[index].config().name);
+        let (p95, samples) = self.board.first_byte_p95(name);
         hedge_delay(self.settings.hedge, p95, samples)
-            .map(|delay| Box::pin(tokio::time::sleep(delay)))
     }
 
     /// Asks providers until one answers; the local engine when none does.

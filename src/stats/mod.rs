@@ -13,6 +13,7 @@
 
 pub mod file;
 pub mod ledger;
+pub mod recent;
 pub mod record;
 pub mod recorder;
 pub mod report;

@@ -163,6 +163,14 @@ pub fn reason(health: Option<&ProviderHealth>, current: HealthState) -> String {
         Some(DisableReason::Auth(error)) => return error_words(error.status, error.class),
         None => {}
     }
+    // A soft verdict is in our own words already: `slow: median 4.2 s over 20`,
+    // `low-quality answers: 4 of last 4 empty`.
+    if current == HealthState::Degraded
+        && let Some(detail) = h.detail.as_deref()
+        && (detail.starts_with("slow: ") || detail.starts_with("low-quality answers: "))
+    {
+        return detail.to_string();
+    }
     if let Some(error) = &h.last_error {
         return error_words(error.status, error.class);
     }

@@ -6,7 +6,8 @@
 --   vim.o.statusline = '%f %= %{v:lua.require("switchboard").statusline()} '
 --
 -- Commands: :SwitchboardStatus, :SwitchboardRetry [name], :SwitchboardDisable {name},
--- :SwitchboardEnable [name], :SwitchboardClearCache, :SwitchboardOpenStatusPage {name}.
+-- :SwitchboardEnable [name], :SwitchboardClearCache, :SwitchboardOpenStatusPage {name},
+-- :Switchboard stats [--since 24h] [--json]. Health: :checkhealth switchboard (health.lua).
 
 local completion = require('switchboard.completion')
 
@@ -23,6 +24,9 @@ local options = { completion = {}, commands = true }
 --- `switchboard.status` command.
 ---@type table?
 M.last_status = nil
+--- When `last_status` arrived (os.time()), for :checkhealth.
+---@type integer?
+M.last_status_at = nil
 
 ---@param opts? switchboard.Opts
 function M.setup(opts)
@@ -37,6 +41,21 @@ local function get_client()
   return vim.lsp.get_clients({ name = CLIENT_NAME, bufnr = 0 })[1]
     or vim.lsp.get_clients({ name = CLIENT_NAME })[1]
 end
+M.get_client = get_client
+
+--- The switchboard-ls binary the LSP config starts (its `cmd[1]`), for the CLI commands.
+---@return string
+function M.server_path()
+  local client = get_client()
+  local cmd = client and client.config.cmd
+  if type(cmd) ~= 'table' then
+    local ok, config = pcall(function()
+      return vim.lsp.config[CLIENT_NAME]
+    end)
+    cmd = ok and config and config.cmd
+  end
+  return type(cmd) == 'table' and type(cmd[1]) == 'string' and cmd[1] or 'switchboard-ls'
+end
 
 --- Receives a status payload (the `switchboard/status` handler in lsp/switchboard_ls.lua).
 ---@param status table
@@ -46,6 +65,7 @@ function M.on_status(status, client_id)
     return
   end
   M.last_status = status
+  M.last_status_at = os.time()
   vim.api.nvim_exec_autocmds('User', {
     pattern = 'SwitchboardStatus',
     modeline = false,
@@ -177,6 +197,33 @@ function M.create_commands()
   define('SwitchboardClearCache', 'switchboard.clearCache', 0, 'Switchboard: empty the completion cache')
   define('SwitchboardOpenStatusPage', 'switchboard.openStatusPage', 1,
     "Switchboard: open a provider's status page")
+
+  local subcommands = {
+    stats = function(args)
+      require('switchboard.stats').open(args)
+    end,
+  }
+  vim.api.nvim_create_user_command('Switchboard', function(args)
+    local sub = subcommands[args.fargs[1] or '']
+    if not sub then
+      vim.notify(('switchboard: unknown subcommand %q (known: %s)'):format(args.fargs[1] or '',
+        table.concat(vim.tbl_keys(subcommands), ', ')), vim.log.levels.ERROR)
+      return
+    end
+    sub(vim.list_slice(args.fargs, 2))
+  end, {
+    nargs = '+',
+    desc = 'Switchboard: stats [--since 24h] [--json]',
+    complete = function(arg_lead, cmdline)
+      local words = vim.split(cmdline, '%s+', { trimempty = true })
+      -- Completing the first argument: the subcommand; after it, its flags.
+      local first = #words == 1 or (#words == 2 and arg_lead ~= '')
+      local candidates = first and vim.tbl_keys(subcommands) or { '--since', '--json' }
+      return vim.tbl_filter(function(c)
+        return vim.startswith(c, arg_lead)
+      end, candidates)
+    end,
+  })
 end
 
 return M

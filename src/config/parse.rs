@@ -26,9 +26,9 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let empty = Map::new();
     let root = root.as_object().unwrap_or(&empty);
     for key in root.keys() {
-        if !["completion", "cache", "routing", "provider"].contains(&key.as_str()) {
+        if !["completion", "cache", "routing", "network", "provider"].contains(&key.as_str()) {
             problems.push(ConfigProblem::new(format!(
-                "unknown section \"{key}\" (expected completion, cache, routing or provider)"
+                "unknown section \"{key}\" (expected completion, cache, routing, network or provider)"
             )));
         }
     }
@@ -36,6 +36,7 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let completion = parse_completion(Section::new("completion", root, problems));
     let cache = parse_cache(Section::new("cache", root, problems));
     let mut routing = parse_routing(Section::new("routing", root, problems));
+    let network = super::network::parse(root.get("network"), problems);
 
     let configured = match root.get("provider") {
         None => Vec::new(),
@@ -87,6 +88,7 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
             completion,
             cache,
             routing,
+            network,
             providers,
         },
         providers_from_env,

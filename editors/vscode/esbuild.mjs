@@ -35,6 +35,8 @@ const options = args.has("--tests")
       format: "cjs",
       target: "node20",
       external: ["vscode"],
+      // jsonc-parser's main build is UMD, whose lazy requires esbuild cannot follow.
+      alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
       minify: production,
       sourcemap: production ? false : "linked",
       logLevel: "info",

@@ -1,12 +1,16 @@
-// VS Code glue: starts switchboard-ls, keeps its settings in sync, and shows its
-// `switchboard/status` notification in the status bar. Everything worth testing without
-// VS Code lives in config.ts, serverPath.ts and status.ts.
+// VS Code glue: starts switchboard-ls, keeps its settings in sync, shows its
+// `switchboard/status` notification in the status bar, reports partial accepts, and
+// shows `switchboard-ls stats` as a page. Everything worth testing without VS Code lives
+// in config.ts, serverPath.ts, status.ts, editorData.ts, partialAccept.ts and
+// statsView.ts.
 //
 // Command ids: vscode-languageclient registers the server's own commands
 // (`switchboard.retry`, …, from `executeCommandProvider`) so that the server's code
 // actions work; the extension's palette commands are therefore `switchboard.client.*`,
 // and they reach the server through `workspace/executeCommand`.
 
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as readline from "node:readline";
 import * as vscode from "vscode";
@@ -18,13 +22,26 @@ import {
   TransportKind,
   type LanguageClientOptions,
   type ServerOptions,
+  type StaticFeature,
 } from "vscode-languageclient/node";
 import { buildServerConfig, type ServerConfig } from "./config";
+import { editorDataRoots, isEditorDataFile } from "./editorData";
+import { PartialAccepts, type ShownItem } from "./partialAccept";
 import { parseServerLogLine } from "./serverLog";
-import { discoverServer, startFailureMessage } from "./serverPath";
+import {
+  discoverServer,
+  readUserSettingsFiles,
+  retryDelayMs,
+  serverPathSetting,
+  startFailureMessage,
+  userSettingsFiles,
+  withFileValue,
+} from "./serverPath";
+import { renderStatsHtml } from "./statsView";
 import {
   actionsFor,
   appliesTo,
+  countingDown,
   parseStatus,
   renderFailed,
   renderStarting,
@@ -36,11 +53,25 @@ import {
 } from "./status";
 
 const STATUS_NOTIFICATION = "switchboard/status";
+const ACCEPTED_COMMAND = "switchboard.accepted";
 
 let client: LanguageClient | undefined;
 let lastStatus: unknown;
+/** When `lastStatus` arrived, for the retry countdowns in the tooltip. */
+let lastStatusAt = 0;
+let countdown: NodeJS.Timeout | undefined;
 let output: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
+/** The binary the running server was started from, and its environment (for `stats`). */
+let serverBinary: { path: string; env: NodeJS.ProcessEnv } | undefined;
+/** Looking for the server again after it was not found. */
+let retryTimer: NodeJS.Timeout | undefined;
+let startAttempt = 0;
+let statsPanel: vscode.WebviewPanel | undefined;
+let editorData: string[] = [];
+/** `context.globalStorageUri.fsPath`: where this VS Code's user data is. */
+let globalStorage = "";
+const partialAccepts = new PartialAccepts();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Switchboard", { log: true });
@@ -59,33 +90,118 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("switchboard.client.clearCache", () => runServerCommand("switchboard.clearCache", []));
   register("switchboard.client.showLogs", () => output.show(true));
   register("switchboard.client.restart", restart);
+  register("switchboard.client.showStats", showStats);
+
+  globalStorage = context.globalStorageUri.fsPath;
+  editorData = editorDataRoots({ globalStorage, homeDir: os.homedir(), env: process.env });
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      for (const change of event.contentChanges) {
+        const id = partialAccepts.edited({
+          uri: event.document.uri.toString(),
+          line: change.range.start.line,
+          character: change.range.start.character,
+          replaced: change.rangeLength,
+          text: change.text,
+        });
+        if (id) void sendServerCommand(ACCEPTED_COMMAND, [id]).catch(() => undefined);
+      }
+    }),
+    { dispose: () => clearTimers() },
+  );
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!event.affectsConfiguration("switchboard")) return;
-      if (event.affectsConfiguration("switchboard.server")) {
-        void restart();
-      } else if (client?.isRunning()) {
-        void client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { switchboard: currentConfig() },
-        });
-      }
+      if (event.affectsConfiguration("switchboard")) settingsMayHaveChanged();
     }),
   );
+  // The settings files too: where VS Code does not pass machine settings on (see
+  // `readUserSettingsFiles`), it sends no change event for them either.
+  for (const file of userSettingsFiles(globalStorage)) {
+    fs.watchFile(file, { interval: 1000 }, () => settingsMayHaveChanged());
+    context.subscriptions.push({ dispose: () => fs.unwatchFile(file) });
+  }
 
   statusItem.show();
   await start();
 }
 
 export async function deactivate(): Promise<void> {
+  clearTimers();
   const running = client;
   client = undefined;
   if (running) await running.stop().catch(() => undefined);
 }
 
+/** What the running server was started with, and the config it was last sent. */
+let startedWith = "";
+let configSent = "";
+
+/** The server settings (`switchboard.server.*`) as they are now, to compare. */
+function serverSettings(): string {
+  const settings = vscode.workspace.getConfiguration("switchboard");
+  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
+  const read = (key: string) => withFileValue(settings.inspect(key), `switchboard.${key}`, fromFiles)?.globalValue;
+  return JSON.stringify([read("server.path"), settings.get("server.log") ?? read("server.log")]);
+}
+
+/** Restarts the server when its own settings changed, else sends the new config. */
+function settingsMayHaveChanged(): void {
+  if (serverSettings() !== startedWith) {
+    void restart();
+    return;
+  }
+  const config = currentConfig();
+  if (client?.isRunning() && JSON.stringify(config) !== configSent) {
+    configSent = JSON.stringify(config);
+    void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { switchboard: config } });
+  }
+}
+
+function clearTimers(): void {
+  clearTimeout(retryTimer);
+  clearInterval(countdown);
+  retryTimer = undefined;
+  countdown = undefined;
+}
+
+/** Files of VS Code's own data (settings, keybindings) never reach the server. */
+function isEditorData(document: vscode.TextDocument): boolean {
+  return document.uri.scheme === "file" && isEditorDataFile(document.uri.fsPath, editorData);
+}
+
+/** Shows a report, and keeps its retry countdowns current until they run out. */
+function showReport(report: unknown): void {
+  lastStatus = report;
+  lastStatusAt = Date.now();
+  show(renderStatus(report));
+  clearInterval(countdown);
+  countdown = undefined;
+  if (!countingDown(report, 0)) return;
+  countdown = setInterval(() => {
+    const elapsed = Date.now() - lastStatusAt;
+    show(renderStatus(lastStatus, elapsed));
+    if (!countingDown(lastStatus, elapsed)) {
+      clearInterval(countdown);
+      countdown = undefined;
+    }
+  }, 1000);
+}
+
+/** Tells the server this client shows `switchboard/status` itself (DESIGN §5). */
+const statusCapability: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    capabilities.experimental = { ...(capabilities.experimental as object | undefined), switchboardStatus: true };
+  },
+  initialize() {},
+  getState: () => ({ kind: "static" }),
+  clear() {},
+};
+
 function currentConfig(): ServerConfig {
   const settings = vscode.workspace.getConfiguration("switchboard");
-  return buildServerConfig((key) => settings.inspect(key));
+  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
+  return buildServerConfig((key) => withFileValue(settings.inspect(key), `switchboard.${key}`, fromFiles));
 }
 
 function show(view: StatusView): void {
@@ -101,16 +217,40 @@ function show(view: StatusView): void {
 }
 
 async function start(): Promise<void> {
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
   show(renderStarting());
+  // Read now, not at activation: a remote window's settings may arrive later, and the
+  // retries below read them again.
   const settings = vscode.workspace.getConfiguration("switchboard");
+  startedWith = serverSettings();
+  const inspected = settings.inspect<string>("server.path");
+  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
+  const setting = serverPathSetting(withFileValue(inspected, "switchboard.server.path", fromFiles));
+  if (inspected?.globalValue !== setting.value && setting.value) {
+    output.info(`switchboard.server.path read from the user settings file ("${setting.value}"; VS Code passed on ${JSON.stringify(inspected?.globalValue ?? null)})`);
+  }
+  if (setting.ignoredWorkspaceValue) {
+    output.warn("switchboard.server.path is set in workspace settings: ignored (only user settings may choose the binary).");
+  }
   const found = discoverServer({
-    setting: settings.inspect<string>("server.path")?.globalValue,
+    setting: setting.value,
+    settingScope: "user settings",
     env: process.env,
     homeDir: os.homedir(),
   });
   if (!found.ok) {
-    return fail(found.message);
+    // Look again: settings can come late, and the user may be building the binary now.
+    // The first miss is quiet (usually settings still loading); the second one is shown.
+    const attempt = startAttempt++;
+    const delay = retryDelayMs(attempt);
+    retryTimer = setTimeout(() => void start(), delay);
+    output.warn(`${found.message} Looking again in ${Math.round(delay / 1000)}s.`);
+    show(renderFailed(found.message));
+    if (attempt === 1) void fail(found.message);
+    return;
   }
+  startAttempt = 0;
   output.info(`Starting ${found.path} (found via ${found.source})`);
 
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -121,9 +261,32 @@ async function start(): Promise<void> {
     transport: TransportKind.stdio,
     options: { env },
   };
+  const skip = () => Promise.resolve();
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
-    initializationOptions: currentConfig,
+    middleware: {
+      didOpen: (document, next) => (isEditorData(document) ? skip() : next(document)),
+      didChange: (event, next) => (isEditorData(event.document) ? skip() : next(event)),
+      didSave: (document, next) => (isEditorData(document) ? skip() : next(document)),
+      didClose: (document, next) => (isEditorData(document) ? skip() : next(document)),
+      willSave: (event, next) => (isEditorData(event.document) ? skip() : next(event)),
+      provideCompletionItem: (document, position, context, token, next) =>
+        isEditorData(document) ? undefined : next(document, position, context, token),
+      provideCodeActions: (document, range, context, token, next) =>
+        isEditorData(document) ? undefined : next(document, range, context, token),
+      provideInlineCompletionItems: async (document, position, context, token, next) => {
+        if (isEditorData(document)) return undefined;
+        const result = await next(document, position, context, token);
+        const items = Array.isArray(result) ? result : (result?.items ?? []);
+        partialAccepts.showed(items.flatMap((item): ShownItem[] => shownItem(document, position, item)));
+        return result;
+      },
+    },
+    initializationOptions: () => {
+      const config = currentConfig();
+      configSent = JSON.stringify(config);
+      return config;
+    },
     outputChannel: output,
     stdioOptions: {
       stdout: () => undefined, // the LSP stream itself; switchboard-ls never logs to stdout
@@ -136,10 +299,8 @@ async function start(): Promise<void> {
     },
   };
   const next = new LanguageClient("switchboard", "Switchboard", serverOptions, clientOptions);
-  next.onNotification(STATUS_NOTIFICATION, (report: unknown) => {
-    lastStatus = report;
-    show(renderStatus(report));
-  });
+  next.registerFeature(statusCapability);
+  next.onNotification(STATUS_NOTIFICATION, (report: unknown) => showReport(report));
   next.onDidChangeState(async (event) => {
     if (client !== next) return;
     if (event.newState === State.Stopped) {
@@ -148,10 +309,11 @@ async function start(): Promise<void> {
       // Restarted by vscode-languageclient after a crash: the old report is stale.
       lastStatus = undefined;
       const report = await requestStatus();
-      if (report && lastStatus === undefined) show(renderStatus(report));
+      if (report && lastStatus === undefined) showReport(report);
     }
   });
   client = next;
+  serverBinary = { path: found.path, env };
   try {
     await next.start();
   } catch (error) {
@@ -161,8 +323,17 @@ async function start(): Promise<void> {
   // Seed the status bar; a server that sent its first notification already wins.
   if (lastStatus === undefined) {
     const report = await requestStatus();
-    if (report && lastStatus === undefined) show(renderStatus(report));
+    if (report && lastStatus === undefined) showReport(report);
   }
+}
+
+/** What partial-accept tracking needs of an inline item: its id, where it starts, its text. */
+function shownItem(document: vscode.TextDocument, position: vscode.Position, item: vscode.InlineCompletionItem): ShownItem[] {
+  const id = item.command?.command === ACCEPTED_COMMAND ? item.command.arguments?.[0] : undefined;
+  const text = typeof item.insertText === "string" ? item.insertText : item.insertText.value;
+  if (typeof id !== "string") return [];
+  const start = item.range?.start ?? position;
+  return [{ id, uri: document.uri.toString(), line: start.line, character: start.character, text }];
 }
 
 async function fail(message: string): Promise<void> {
@@ -180,11 +351,12 @@ async function restart(): Promise<void> {
   const old = client;
   client = undefined;
   lastStatus = undefined;
+  startAttempt = 0;
   if (old) await old.stop().catch((e) => output.info(`Stopping the server: ${e}`));
   await start();
 }
 
-async function sendServerCommand(command: ServerCommand, args: string[]): Promise<unknown> {
+async function sendServerCommand(command: ServerCommand | typeof ACCEPTED_COMMAND, args: string[]): Promise<unknown> {
   if (!client?.isRunning()) throw new Error("switchboard-ls is not running");
   return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
 }
@@ -227,7 +399,44 @@ async function runAction(action: StatusAction): Promise<void> {
       return output.show(true);
     case "restart":
       return restart();
+    case "showStats":
+      return showStats();
   }
+}
+
+/** Runs `switchboard-ls stats --json` (no server needed) and shows it as a page. */
+async function showStats(): Promise<void> {
+  const binary = serverBinary;
+  if (!binary) {
+    void vscode.window.showErrorMessage("Switchboard: switchboard-ls is not running, so there is no binary to read the stats with.");
+    return;
+  }
+  let report: unknown;
+  try {
+    report = await new Promise<unknown>((resolve, reject) => {
+      execFile(binary.path, ["stats", "--json", "--since", "7d"], { env: binary.env, timeout: 15_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+        if (stderr.trim()) output.warn(`switchboard-ls stats: ${stderr.trim()}`);
+        if (error) return reject(new Error(stderr.trim() || error.message));
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {
+          reject(new Error("switchboard-ls stats --json printed something that is not JSON"));
+        }
+      });
+    });
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Switchboard: could not read the stats: ${error instanceof Error ? error.message : error}`);
+    return;
+  }
+  if (!statsPanel) {
+    statsPanel = vscode.window.createWebviewPanel("switchboard.stats", "Switchboard Stats", vscode.ViewColumn.Active, {
+      enableScripts: false,
+    });
+    statsPanel.onDidDispose(() => (statsPanel = undefined));
+  } else {
+    statsPanel.reveal();
+  }
+  statsPanel.webview.html = renderStatsHtml(report, statsPanel.webview.cspSource);
 }
 
 /** Palette commands that act on one provider: pick it from the last status report. */

@@ -38,7 +38,7 @@ export interface StatusView {
   level: StatusLevel;
 }
 
-const CLICK_HINT = "Click for actions (retry, disable, enable, clear cache, status page, logs).";
+const CLICK_HINT = "Click for actions (retry, disable, enable, clear cache, status page, stats, logs).";
 
 /** Reads a report defensively; `undefined` when it is not a status report at all. */
 export function parseStatus(raw: unknown): StatusReport | undefined {
@@ -100,13 +100,15 @@ export function formatDuration(ms: number): string {
 }
 
 /** One tooltip line: `claude (anthropic · claude-haiku-4-5): down — 529 overloaded ×3 · retry in 20s`. */
-export function describeProvider(p: ProviderStatus): string {
+export function describeProvider(p: ProviderStatus, elapsedMs = 0): string {
   const what = [p.kind, p.model].filter(Boolean).join(" · ");
   let line = `${p.name}${what ? ` (${what})` : ""}: ${p.state}`;
   if (p.detail) line += ` — ${p.detail}`;
   const extras: string[] = [];
   if (p.retry_in_ms !== undefined && p.state === "down") {
-    extras.push(`retry in ${formatDuration(p.retry_in_ms)}`);
+    // The report is a snapshot: count down from when it arrived, then say what happens.
+    const left = p.retry_in_ms - elapsedMs;
+    extras.push(left > 0 ? `retry in ${formatDuration(Math.max(1000, left))}` : "will retry on the next completion");
   }
   if (p.status_page?.indicator && p.status_page.indicator !== "none") {
     const desc = p.status_page.description ? ` "${p.status_page.description}"` : "";
@@ -122,8 +124,26 @@ export function describeProvider(p: ProviderStatus): string {
   return extras.length ? `${line} · ${extras.join(" · ")}` : line;
 }
 
-/** The status bar item for a report from the server. */
-export function renderStatus(raw: unknown): StatusView {
+/** True while some provider's retry countdown is still running `elapsedMs` after the report. */
+export function countingDown(raw: unknown, elapsedMs: number): boolean {
+  const report = parseStatus(raw);
+  return !!report?.providers.some((p) => p.state === "down" && p.retry_in_ms !== undefined && p.retry_in_ms > elapsedMs);
+}
+
+/** "claude down", "claude, gemini down", "claude down, gpt slow", "3 providers out". */
+function whoIsOut(troubled: ProviderStatus[]): string {
+  if (troubled.length > 2) return `${troubled.length} providers out`;
+  const byState = new Map<string, string[]>();
+  for (const p of troubled) byState.set(p.state, [...(byState.get(p.state) ?? []), p.name]);
+  return [...byState].map(([state, names]) => `${names.join(", ")} ${state}`).join(", ");
+}
+
+/**
+ * The status bar item for a report from the server, `elapsedMs` after it arrived. The
+ * text says who is not serving and who serves instead ("claude down · serving gpt"),
+ * not just a name that could be either.
+ */
+export function renderStatus(raw: unknown, elapsedMs = 0): StatusView {
   const report = parseStatus(raw);
   if (!report) {
     return {
@@ -144,13 +164,15 @@ export function renderStatus(raw: unknown): StatusView {
   if (cloud.length > 0 && cloud.every(isOut)) level = "error";
 
   const icon = { starting: "$(loading~spin)", ok: "$(zap)", degraded: "$(pulse)", warning: "$(warning)", error: "$(error)" }[level];
-  const text = `${icon} ${serving ?? "Switchboard"}`;
+  const text = troubled.length
+    ? `${icon} ${whoIsOut(troubled)} · serving ${serving ?? "—"}`
+    : `${icon} ${serving ?? "Switchboard"}`;
 
   const headline =
     level === "error"
       ? `Switchboard: all cloud providers unavailable — serving from ${serving ?? "cache and local"}`
       : `Switchboard: serving from ${serving ?? "—"}`;
-  const lines = [headline, ...report.providers.map((p) => `• ${describeProvider(p)}`)];
+  const lines = [headline, ...report.providers.map((p) => `• ${describeProvider(p, elapsedMs)}`)];
   const c = report.cache;
   if (c && c.entries !== undefined) {
     lines.push(`Cache: ${c.entries} entries · ${c.hits ?? 0} hits / ${c.misses ?? 0} misses`);
@@ -194,6 +216,7 @@ export type ServerCommand =
 export type StatusAction =
   | { label: string; description?: string; action: "server"; command: ServerCommand; args: string[] }
   | { label: string; description?: string; action: "showLogs" }
+  | { label: string; description?: string; action: "showStats" }
   | { label: string; description?: string; action: "restart" };
 
 /** Which provider a per-provider server command applies to. */
@@ -230,6 +253,7 @@ export function actionsFor(raw: unknown): StatusAction[] {
   perProvider("switchboard.disable", (n) => `$(circle-slash) Disable ${n} for this session`);
   actions.push({ label: "$(trash) Clear completion cache", action: "server", command: "switchboard.clearCache", args: [] });
   perProvider("switchboard.openStatusPage", (n) => `$(link-external) Open ${n} status page`);
+  actions.push({ label: "$(graph) Show stats", description: "accepts, latency and outages per provider", action: "showStats" });
   actions.push({ label: "$(output) Show logs", action: "showLogs" });
   actions.push({ label: "$(debug-restart) Restart server", action: "restart" });
   return actions;

@@ -1,8 +1,11 @@
 // End to end in a real VS Code: code-server (VS Code's own build, served to a browser)
 // with the packaged .vsix installed, driven by headless Chromium through playwright-core,
 // against the real switchboard-ls and the fake provider. Checks what a user sees: ghost
-// text appears, Tab accepts it; with SWITCHBOARD_E2E_OUTAGE=1 also the status bar and
-// the Problems panel when the provider goes down. Every wait is on DOM state, with a timeout.
+// text appears, Tab (and Ctrl+Right, word by word) accepts it and the accepts are counted
+// in the Show Stats page; the server path comes from user settings alone at every start;
+// with SWITCHBOARD_E2E_OUTAGE=1 also the status bar, the Problems panel and the hover of
+// the outage diagnostic when the provider goes down. Every wait is on DOM state, with a
+// timeout.
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -31,6 +34,7 @@ let workspace: string;
 let userData: string;
 let tempDir: string | undefined;
 let settings: Record<string, unknown>;
+let codeServerUrl: string;
 /** Set when every test so far passed; the temp dir (with VS Code's logs) is kept otherwise. */
 let clean = false;
 
@@ -59,7 +63,6 @@ async function ghostText(): Promise<string> {
   return parts.join("").replace(/\u00a0/g, " ");
 }
 
-/** Waits until `check` holds, polling the page; fails with `what` and the last value seen. */
 /** Runs a command from the palette by its title, as a user would. */
 async function runCommand(title: string): Promise<void> {
   await page.keyboard.press("F1");
@@ -71,6 +74,18 @@ async function runCommand(title: string): Promise<void> {
   await input.waitFor({ state: "hidden", timeout: STEP_MS });
 }
 
+/** Opens add.py from Quick Open, as a user would. */
+async function openAddPy(): Promise<void> {
+  await page.keyboard.press("Control+P");
+  const quickOpen = page.locator(".quick-input-widget input");
+  await quickOpen.waitFor({ timeout: STEP_MS });
+  await quickOpen.fill("add.py");
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: "add.py" }).first().waitFor({ timeout: STEP_MS });
+  await page.keyboard.press("Enter");
+  await waitFor("add.py in the editor", editorText, (t) => t.includes("def add(a, b):"));
+}
+
+/** Waits until `check` holds, polling the page; fails with `what` and the last value seen. */
 async function waitFor<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = STEP_MS): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: T | undefined;
@@ -82,13 +97,12 @@ async function waitFor<T>(what: string, read: () => Promise<T>, check: (value: T
   }
 }
 
-/** code-server reads user settings from User/; `machine`-scoped ones may be read from
- * Machine/ since its window is a remote one. Writes both; VS Code reloads them live. */
+/** Writes the user settings (User/settings.json) only, where a user sets them, never the
+ * remote's Machine/ settings: the server path must be found from there alone. VS Code
+ * reloads them live. */
 function writeSettings(values: Record<string, unknown>): void {
-  for (const scope of ["User", "Machine"]) {
-    mkdirSync(join(userData, scope), { recursive: true });
-    writeFileSync(join(userData, scope, "settings.json"), JSON.stringify(values, null, 2));
-  }
+  mkdirSync(join(userData, "User"), { recursive: true });
+  writeFileSync(join(userData, "User", "settings.json"), JSON.stringify(values, null, 2));
 }
 
 /** A test that leaves a screenshot and the editor's DOM in out/e2e/ when it fails. */
@@ -120,7 +134,10 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
     const { dir, env } = isolatedEnv();
     tempDir = dir;
     env.XDG_DATA_HOME = join(dir, "data");
-    env.SWITCHBOARD_LS_PATH = server;
+    // The setting is the only way to the binary: not the variable, PATH or ~/.cargo/bin.
+    delete env.SWITCHBOARD_LS_PATH;
+    env.CARGO_HOME = join(dir, "no-cargo");
+    env.SWITCHBOARD_STATS_FLUSH_MS = "200"; // stats reach the file while the test looks
     workspace = join(dir, "ws");
     userData = join(dir, "user-data");
     const extensions = join(dir, "extensions");
@@ -200,6 +217,7 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
       });
     });
     await listening;
+    codeServerUrl = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
 
     browser = await chromium.launchPersistentContext(join(dir, "chromium"), {
       executablePath: CHROMIUM,
@@ -217,7 +235,7 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
       ],
     });
     page = browser.pages()[0] ?? (await browser.newPage());
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.goto(codeServerUrl);
     await page.locator(".monaco-workbench").waitFor({ timeout: STARTUP_MS });
     clean = true;
   }, { timeout: 240_000 });
@@ -241,14 +259,34 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
     assert.match(await statusItem().innerText(), /fake/);
   });
 
+  uiTest("the server path set in user settings alone is found at every start", {}, async () => {
+    for (let start = 1; start <= 3; start++) {
+      await page.keyboard.press("Escape");
+      const reloaded = page.waitForEvent("framenavigated", { predicate: (f) => f === page.mainFrame(), timeout: STARTUP_MS });
+      await runCommand("Developer: Reload Window");
+      await reloaded;
+      await page.locator(".monaco-workbench").waitFor({ timeout: STARTUP_MS });
+      await waitFor(
+        `the server serving after reload ${start}`,
+        () => statusItem().getAttribute("aria-label"),
+        (l) => !!l && /^Switchboard: serving from fake; fake healthy/.test(l),
+        STARTUP_MS,
+      );
+      // No "not found" error reached the user on the way; nor the server's status summary,
+      // which it sends as a message only to clients that do not declare
+      // capabilities.experimental.switchboardStatus (the extension asks for the status at
+      // every start).
+      await runCommand("Notifications: Show Notifications");
+      const center = page.locator(".notifications-center");
+      await center.waitFor({ timeout: STEP_MS });
+      const ours = await center.locator(".notification-list-item", { hasText: /switchboard-ls|serving fake/ }).count();
+      assert.equal(ours, 0, `start ${start}: ${await center.innerText()}`);
+      await runCommand("Notifications: Clear All Notifications");
+    }
+  });
+
   uiTest("ghost text from the provider appears and Tab accepts it", {}, async () => {
-    await page.keyboard.press("Control+P");
-    const quickOpen = page.locator(".quick-input-widget input");
-    await quickOpen.waitFor({ timeout: STEP_MS });
-    await quickOpen.fill("add.py");
-    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "add.py" }).first().waitFor({ timeout: STEP_MS });
-    await page.keyboard.press("Enter");
-    await waitFor("add.py in the editor", editorText, (t) => t.includes("def add(a, b):"));
+    await openAddPy();
 
     await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
     await page.keyboard.press("Control+End");
@@ -273,6 +311,50 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
       (t) => t.includes("return a + b"),
     );
     assert.equal(saved, "def add(a, b):\n    return a + b");
+  });
+
+  uiTest("Ctrl+Right accepts the ghost text word by word", {}, async () => {
+    await fake.setDefault({ type: "ok", text: "print(a, b)" });
+    await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("x = a\n");
+    await waitFor("ghost text print(a, b)", ghostText, (t) => t === "print(a, b)");
+    await page.keyboard.press("Control+ArrowRight");
+    const suggestion = "print(a, b)";
+    const rest = await waitFor("the rest still offered after the first word", ghostText, (t) => t.length > 0 && t.length < suggestion.length && suggestion.endsWith(t));
+    const taken = suggestion.slice(0, suggestion.length - rest.length);
+    await page.keyboard.press("Escape");
+    await waitFor("the rest dismissed", ghostText, (t) => t === "");
+    const text = await editorText();
+    assert.ok(text.split("\n").some((line) => line.trim() === taken), `no line "${taken}" in:\n${text}`);
+  });
+
+  uiTest("Show Stats, from the status bar, shows the provider and counts both accepts", {}, async () => {
+    // One whole accept (Tab) and one partial (Ctrl+Right) so far, both of fake's.
+    const webview = page.frameLocator("iframe.webview").frameLocator("#active-frame");
+    const accepted = webview.locator('section[data-provider="fake"] .accepted');
+    const end = Date.now() + STEP_MS;
+    try {
+      for (;;) {
+        // The page is a snapshot of the stats file, which the server writes every 200 ms here.
+        await pickStatusAction("Show stats");
+        try {
+          await waitFor("fake's card with 2 accepts", () => accepted.innerText(), (t) => t === "2", 3000);
+          break;
+        } catch (error) {
+          if (Date.now() > end) throw error;
+        }
+      }
+      assert.match(await webview.locator("h1").innerText(), /Switchboard — last 7 days/);
+      assert.match(await webview.locator('section[data-provider="fake"]').innerText(), /served\s+\d+/);
+    } finally {
+      // Close the page (a focused webview keeps F1 from the workbench).
+      await page.locator(".tab", { hasText: "Switchboard Stats" }).first().click().catch(() => undefined);
+      await runCommand("View: Close Editor").catch(() => undefined);
+      // The page may have taken the place of add.py's preview tab.
+      await openAddPy();
+    }
   });
 
   /** Clicks the status bar item and picks the quick pick entry whose label contains `entry`. */
@@ -346,11 +428,24 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
     await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
     await page.keyboard.press("Control+End");
     await page.keyboard.press("Enter");
-    await page.keyboard.type("    ");
+    await page.keyboard.type("total = ");
     const label = await waitFor("the status bar to show fake down", () => statusItem().getAttribute("aria-label"), (l) => !!l && /fake down/.test(l));
     assert.match(label!, /^Switchboard: serving from /);
     // The warning look: VS Code marks items with a warning or error background by class.
     await waitFor("the warning look", () => statusItem().getAttribute("class"), (c) => /\b(warning|error)-kind\b/.test(c ?? ""));
+    // The text says who is out and who serves instead, not just a name.
+    assert.match(await statusItem().innerText(), /fake down · serving \S+/);
+  });
+
+  uiTest("a retry that fails says so and keeps the warning", { skip: !outageChecks && "set SWITCHBOARD_E2E_OUTAGE=1 (needs outage surfacing in the server)" }, async () => {
+    await pickStatusAction("Retry fake now");
+    await runCommand("Notifications: Show Notifications");
+    const message = page.locator(".notifications-center .notification-list-item", { hasText: "retry fake" }).first();
+    await message.waitFor({ timeout: STEP_MS });
+    assert.match(await message.innerText(), /still failing/);
+    await runCommand("Notifications: Clear All Notifications");
+    assert.match((await statusItem().getAttribute("aria-label")) ?? "", /fake down/);
+    assert.match((await statusItem().getAttribute("class")) ?? "", /\b(warning|error)-kind\b/);
   });
 
   uiTest("the outage diagnostic shows in the Problems panel", { skip: !outageChecks && "set SWITCHBOARD_E2E_OUTAGE=1 (needs outage surfacing in the server)" }, async () => {
@@ -358,6 +453,29 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
     const row = page.locator(".markers-panel .monaco-list-row", { hasText: "fake" }).filter({ hasText: "provider-down" });
     await row.first().waitFor({ timeout: STEP_MS });
     assert.match(await row.first().innerText(), /switchboard/);
+  });
+
+  uiTest("hovering the outage diagnostic shows its message", { skip: !outageChecks && "set SWITCHBOARD_E2E_OUTAGE=1 (needs outage surfacing in the server)" }, async () => {
+    // DESIGN §5: the range runs from the line's first non-blank character to its end, so the
+    // squiggle is under "total =", where a mouse can reach it.
+    const squiggle = page.locator(".editor-instance .monaco-editor .view-overlays [class*='squiggly-warning']").first();
+    await squiggle.waitFor({ timeout: STEP_MS });
+    const box = await squiggle.boundingBox();
+    assert.ok(box && box.width > 4, `the squiggle is too small to hover: ${JSON.stringify(box)}`);
+    const hover = page.locator(".monaco-hover", { hasText: "fake" }).filter({ visible: true }).first();
+    const end = Date.now() + STEP_MS;
+    for (let nudge = 0; ; nudge++) {
+      await page.mouse.move(box.x + box.width / 2 + (nudge % 3), box.y + box.height / 2);
+      try {
+        await hover.waitFor({ timeout: 3000 });
+        break;
+      } catch (error) {
+        if (Date.now() > end) throw error;
+        await page.mouse.move(0, 0);
+      }
+    }
+    assert.match(await hover.innerText(), /fake \([^)]*\) down/);
+    await page.mouse.move(0, 0);
   });
 
   uiTest("the quick fix on the outage diagnostic retries the provider", { skip: !outageChecks && "set SWITCHBOARD_E2E_OUTAGE=1 (needs outage surfacing in the server)" }, async () => {

@@ -28,13 +28,15 @@ export const outageChecks = (process.env.SWITCHBOARD_E2E_OUTAGE ?? "1") === "1";
  */
 export function isolatedEnv(): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), "switchboard-vscode-"));
-  for (const sub of ["cache", "config"]) mkdirSync(join(dir, sub));
+  for (const sub of ["cache", "config", "state"]) mkdirSync(join(dir, sub));
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
     if (/_API_KEY$/.test(key)) delete env[key];
   }
   env.XDG_CACHE_HOME = join(dir, "cache");
   env.XDG_CONFIG_HOME = join(dir, "config");
+  env.XDG_STATE_HOME = join(dir, "state"); // the stats file
+
   env.SWITCHBOARD_CONFIG = join(dir, "no-such-config.toml");
   return { dir, env };
 }

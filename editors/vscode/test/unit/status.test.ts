@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { actionsFor, formatDuration, renderFailed, renderStarting, renderStatus } from "../../src/status";
+import { actionsFor, countingDown, formatDuration, renderFailed, renderStarting, renderStatus } from "../../src/status";
 
 // The example report of DESIGN.md §5, plus a second provider.
 const claudeDown = {
@@ -37,8 +37,25 @@ describe("renderStatus", () => {
   test("a down provider gives a warning look and names who serves instead", () => {
     const view = renderStatus(claudeDown);
     assert.equal(view.level, "warning");
-    assert.equal(view.text, "$(warning) gpt");
+    assert.equal(view.text, "$(warning) claude down · serving gpt");
     assert.equal(view.label, "Switchboard: serving from gpt; claude down, gpt healthy, local healthy");
+  });
+
+  test("the text names who is out, grouped by state, and who serves", () => {
+    const report = structuredClone(claudeDown);
+    report.providers[1].state = "degraded";
+    assert.equal(renderStatus(report).text, "$(warning) claude down, gpt degraded · serving gpt");
+    report.providers.push({ name: "gem", kind: "gemini", model: "g", state: "down" } as never);
+    assert.equal(renderStatus(report).text, "$(warning) 3 providers out · serving gpt");
+  });
+
+  test("the retry countdown runs from when the report arrived, then says what happens next", () => {
+    assert.match(renderStatus(claudeDown, 5_000).tooltip, /down — 529 overloaded ×3 · retry in 15s · /);
+    assert.match(renderStatus(claudeDown, 19_600).tooltip, /retry in 1s/);
+    assert.match(renderStatus(claudeDown, 20_000).tooltip, /down — 529 overloaded ×3 · will retry on the next completion · /);
+    assert.equal(countingDown(claudeDown, 19_999), true);
+    assert.equal(countingDown(claudeDown, 20_000), false);
+    assert.equal(countingDown(allHealthy, 0), false);
   });
 
   test("tooltip lists each provider's state, detail, retry, status page and latency", () => {
@@ -64,7 +81,7 @@ describe("renderStatus", () => {
     report.providers[0].state = "degraded";
     const view = renderStatus(report);
     assert.equal(view.level, "degraded");
-    assert.equal(view.text, "$(pulse) claude");
+    assert.equal(view.text, "$(pulse) claude degraded · serving claude");
   });
 
   test("every cloud provider out is an error: cached and local completions only", () => {
@@ -78,7 +95,7 @@ describe("renderStatus", () => {
     };
     const view = renderStatus(report);
     assert.equal(view.level, "error");
-    assert.equal(view.text, "$(error) local");
+    assert.equal(view.text, "$(error) claude down, gpt disabled · serving local");
     assert.match(view.tooltip, /all cloud providers unavailable/);
   });
 
@@ -142,6 +159,7 @@ describe("actionsFor", () => {
       "$(trash) Clear completion cache",
       "$(link-external) Open claude status page",
       "$(link-external) Open gpt status page",
+      "$(graph) Show stats",
       "$(output) Show logs",
       "$(debug-restart) Restart server",
     ]);
@@ -169,7 +187,7 @@ describe("actionsFor", () => {
   test("without a report there are still cache, logs and restart", () => {
     assert.deepEqual(
       actionsFor(undefined).map((a) => a.action),
-      ["server", "showLogs", "restart"],
+      ["server", "showStats", "showLogs", "restart"],
     );
   });
 });

@@ -116,6 +116,16 @@ fn an_https_provider_is_trusted_only_through_network_ca_file() {
     let (json, stderr) = complete(&env);
     assert_eq!(json["provider"], "fake", "{stderr}");
     assert_eq!(json["text"], "42");
+
+    let output = run(&env, &["config"]);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let ca = env.path().join("ca.pem");
+    assert!(
+        shown.contains(&format!("ca_file = \"{}\"", ca.display())),
+        "{shown}"
+    );
+    assert!(shown.contains("# 1 extra root certificate(s)"), "{shown}");
+    assert!(shown.contains("proxy = \"off\""), "{shown}");
 }
 
 #[test]
@@ -202,6 +212,22 @@ fn proxy_off_connects_directly_whatever_the_environment_says() {
     let (json, stderr) = complete(&env);
     assert_eq!(json["provider"], "fake", "{stderr}");
     assert_eq!(fake.completion_requests().len(), 1);
+    assert_eq!(proxy.requests(), Vec::<String>::new());
+}
+
+#[test]
+fn no_proxy_from_the_environment_is_honoured() {
+    let fake = FakeProvider::start_tls();
+    fake.set_default(Reply::ok("not proxied"));
+    let Some(proxy) = proxy_for(&fake) else {
+        return;
+    };
+    let env = env_for(&fake)
+        .with("HTTPS_PROXY", &proxy.url())
+        .with("NO_PROXY", "localhost,127.0.0.1");
+    write_config(&env, &fake, &ca_file(&env));
+    let (json, stderr) = complete(&env);
+    assert_eq!(json["provider"], "fake", "{stderr}");
     assert_eq!(proxy.requests(), Vec::<String>::new());
 }
 

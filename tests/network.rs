@@ -175,6 +175,34 @@ fn a_configured_proxy_carries_https_in_a_connect_tunnel_and_never_sees_the_key()
 }
 
 #[test]
+fn status_pages_and_probes_go_through_the_proxy_too() {
+    let fake = FakeProvider::start_tls();
+    fake.set_default(Reply::ok("x"));
+    fake.set_status_page(json!({"status": {"indicator": "minor", "description": "Degraded"}}));
+    let Some(proxy) = proxy_for(&fake) else {
+        return;
+    };
+    let env = env_for(&fake);
+    env.write_user_config(&format!(
+        "[network]\nproxy = \"{proxy}\"\n{ca}\n\n[[provider]]\nname = \"fake\"\nkind = \"openai\"\nmodel = \"m\"\nbase_url = \"{url}/v1\"\nstatus_page = \"{url}\"\n",
+        proxy = proxy.url(),
+        ca = ca_file(&env),
+        url = fake.url(),
+    ));
+    let output = run(&env, &["status", "--json", "--probe"]);
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = &status["providers"][0];
+    assert_eq!(row["status_page"]["indicator"], "minor", "{status}");
+    assert_eq!(row["probe"]["ok"], true, "{status}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.path == "/api/v2/summary.json")
+    );
+    assert_tunnelled_without_the_key(&proxy, &fake);
+}
+
+#[test]
 fn https_proxy_from_the_environment_is_used_by_default() {
     let fake = FakeProvider::start_tls();
     fake.set_default(Reply::ok("via the environment"));

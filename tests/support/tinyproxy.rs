@@ -52,6 +52,20 @@ impl Tinyproxy {
             );
             return None;
         };
+        // The free port may be taken again before tinyproxy binds it: then try another.
+        for _ in 0..3 {
+            if let Some(proxy) = Self::spawn(&binary, connect_ports, auth) {
+                return Some(proxy);
+            }
+        }
+        panic!("tinyproxy did not start listening (three ports tried)");
+    }
+
+    fn spawn(
+        binary: &Path,
+        connect_ports: &[u16],
+        auth: Option<(&str, &str)>,
+    ) -> Option<Tinyproxy> {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let log = dir.path().join("tinyproxy.log");
@@ -77,14 +91,24 @@ impl Tinyproxy {
             .stderr(Stdio::null())
             .spawn()
             .expect("start tinyproxy");
-        let proxy = Tinyproxy {
+        let mut proxy = Tinyproxy {
             child,
             port,
             log,
             _dir: dir,
         };
-        proxy.wait_for_log("Accepting connections", Duration::from_secs(10));
-        Some(proxy)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if proxy.log().contains("Accepting connections") {
+                return Some(proxy);
+            }
+            // Exited (most likely the port was taken): the caller tries another port.
+            if !matches!(proxy.child.try_wait(), Ok(None)) || Instant::now() > deadline {
+                return None;
+            }
+            // A log file has no event to wait on: look again shortly.
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// `http://127.0.0.1:PORT`

@@ -143,6 +143,7 @@ pub fn render(loaded: &LoadedConfig) -> String {
         r.quality_failures.to_string(),
     );
 
+    render_network(&mut out, c, &line);
     render_team(&mut out, loaded, &line);
 
     let chain_origin = loaded.origin("provider");
@@ -191,6 +192,50 @@ pub fn render(loaded: &LoadedConfig) -> String {
         }
     }
     out
+}
+
+/// `[network]`: a proxy URL is shown with its password as `***`; for `proxy = ""`, the
+/// proxy the environment gives (https only, DESIGN.md §3).
+fn render_network(out: &mut String, c: &Config, line: &dyn Fn(&mut String, &str, String)) {
+    use crate::config::{ProxySetting, redact_url};
+    let n = &c.network;
+    let _ = writeln!(out, "\n[network]");
+    let proxy = match &n.proxy {
+        ProxySetting::Environment => String::new(),
+        ProxySetting::Off => "off".to_string(),
+        ProxySetting::Url(url) => redact_url(url),
+    };
+    line(out, "network.proxy", toml_str(&proxy));
+    match &n.proxy {
+        ProxySetting::Environment => {
+            let _ = match crate::providers::environment_proxy() {
+                Some((url, name)) => writeln!(
+                    out,
+                    "# https requests go through {} ({name})",
+                    redact_url(&url)
+                ),
+                None => writeln!(out, "# no proxy (HTTPS_PROXY and ALL_PROXY are not set)"),
+            };
+        }
+        ProxySetting::Off => {
+            let _ = writeln!(out, "# no proxy, whatever the environment says");
+        }
+        ProxySetting::Url(_) => {}
+    }
+    let ca_file = n
+        .ca_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    line(out, "network.ca_file", toml_str(&ca_file));
+    if n.ca_file.is_some() {
+        let _ = writeln!(
+            out,
+            "# {} extra root certificate(s), added to the built-in roots",
+            n.ca_roots.len()
+        );
+    }
+    line(out, "network.prewarm", n.prewarm.to_string());
 }
 
 /// `[team]`: the Redis URL with any password redacted, and only whether

@@ -8,6 +8,7 @@
 //! Architecture invariant: nothing here knows about LSP. The editor layer arrives
 //! as a plain `serde_json::Value`.
 
+mod network;
 mod parse;
 mod provider;
 mod secret;
@@ -17,11 +18,12 @@ mod team;
 use std::fmt;
 use std::time::Duration;
 
+pub use network::{NetworkSettings, ProxySetting, redact_url};
 pub use provider::{FimTemplate, ProviderConfig, ProviderKind};
 pub use secret::Secret;
 pub(crate) use sources::type_name;
 pub use sources::{ConfigSources, LoadedConfig, Origin, load};
-pub use team::{PASSWORD_ENV as REDIS_PASSWORD_ENV, TeamConfig, redact_url};
+pub use team::{PASSWORD_ENV as REDIS_PASSWORD_ENV, TeamConfig};
 
 /// The whole effective configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,8 @@ pub struct Config {
     pub completion: CompletionSettings,
     pub cache: CacheSettings,
     pub routing: RoutingSettings,
+    /// `[network]`: proxy, extra CA roots, prewarm (user file or editor settings only).
+    pub network: NetworkSettings,
     /// The fallback chain, in the order providers are tried. Always ends with a
     /// `local` provider unless one was listed explicitly.
     pub providers: Vec<ProviderConfig>,
@@ -197,6 +201,7 @@ impl Config {
             completion: CompletionSettings::default(),
             cache: CacheSettings::default(),
             routing: RoutingSettings::default(),
+            network: NetworkSettings::default(),
             providers: vec![ProviderConfig::local()],
             team: None,
         }

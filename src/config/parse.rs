@@ -26,9 +26,18 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let empty = Map::new();
     let root = root.as_object().unwrap_or(&empty);
     for key in root.keys() {
-        if !["completion", "cache", "routing", "provider", "team"].contains(&key.as_str()) {
+        if ![
+            "completion",
+            "cache",
+            "routing",
+            "network",
+            "team",
+            "provider",
+        ]
+        .contains(&key.as_str())
+        {
             problems.push(ConfigProblem::new(format!(
-                "unknown section \"{key}\" (expected completion, cache, routing, team or provider)"
+                "unknown section \"{key}\" (expected completion, cache, routing, network, team or provider)"
             )));
         }
     }
@@ -36,6 +45,7 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let completion = parse_completion(Section::new("completion", root, problems));
     let cache = parse_cache(Section::new("cache", root, problems));
     let mut routing = parse_routing(Section::new("routing", root, problems));
+    let network = super::network::parse(root.get("network"), problems);
     let team = parse_team(root.get("team"), problems);
 
     let configured = match root.get("provider") {
@@ -88,6 +98,7 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
             completion,
             cache,
             routing,
+            network,
             providers,
             team,
         },

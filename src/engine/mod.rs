@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use crate::cache::{self, Cache, ContextKey, Hit, InFlight, Joined};
 use crate::config::Config;
 use crate::health::{HealthBoard, HealthEvent};
-use crate::providers::{self, ErrorClass, shared_client};
+use crate::providers::{self, ErrorClass};
 use crate::router::{Budget, Routed, Router};
 
 pub use context::{CompletionRequest, language_for_path};
@@ -47,11 +47,14 @@ pub struct Runtime {
     pub config: Config,
     router: Router,
     exclude: GlobSet,
+    /// The HTTP client built from `config.network` (shared with runtimes whose
+    /// `[network]` is the same, so a reload keeps warm connections).
+    client: reqwest::Client,
 }
 
 impl Runtime {
     fn new(config: Config, events: broadcast::Sender<HealthEvent>) -> Self {
-        let client = shared_client();
+        let client = providers::client_for(&config.network);
         let providers = config
             .providers
             .iter()
@@ -77,6 +80,7 @@ impl Runtime {
             config,
             router,
             exclude,
+            client,
         }
     }
 
@@ -86,6 +90,11 @@ impl Runtime {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// The HTTP client for this config's `[network]` (status pages use it too).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// `routed.text` cleaned for `request`, the way its provider's kind writes answers.

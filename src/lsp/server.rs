@@ -146,7 +146,7 @@ impl Backend {
         let fresh = status_page::spawn_pollers(
             &runtime.config.providers,
             runtime.board().clone(),
-            crate::providers::shared_client(),
+            runtime.client().clone(),
             period,
         );
         let old = std::mem::replace(

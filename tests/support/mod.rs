@@ -3,6 +3,7 @@
 pub mod fake_provider;
 pub mod lsp_client;
 pub mod redis_server;
+pub mod tinyproxy;
 
 use serde_json::{Value, json};
 

@@ -304,6 +304,15 @@ fn a_plain_http_provider_is_never_sent_through_a_proxy() {
     assert_eq!(json["provider"], "fake", "{stderr}");
     assert_eq!(proxy.requests(), Vec::<String>::new());
     assert!(!proxy.log().contains(KEY));
+
+    write_config(&env, &fake, "");
+    let env = env.with("HTTPS_PROXY", "");
+    let output = run(&env, &["config"]);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("# HTTP_PROXY is not used: plain http:// providers are reached directly"),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -360,6 +360,24 @@ fn a_proxy_password_is_used_but_never_shown() {
     assert_eq!(json["provider"], "local", "{stderr}");
     assert!(stderr.contains("the proxy refused the tunnel"), "{stderr}");
     assert!(!stderr.contains("wrong-PASSWORD"), "{stderr}");
+
+    // The same from the environment, written the way curl users often do (no scheme).
+    let from_env = with_password.replace("http://", "");
+    let env = env.with("HTTPS_PROXY", &from_env);
+    write_config(&env, &fake, &ca_file(&env));
+    let (json, stderr) = complete(&env);
+    assert_eq!(json["provider"], "fake", "{stderr}");
+    assert!(!stderr.contains(password), "{stderr}");
+    let output = run(&env, &["config"]);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains(&format!(
+            "# https requests go through {} (HTTPS_PROXY)",
+            redacted.replace("http://", "")
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains(password), "{shown}");
 }
 
 #[test]

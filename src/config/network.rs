@@ -89,8 +89,10 @@ impl fmt::Debug for ProxySetting {
 /// `url` with any password in it replaced by `***` (`http://user:***@host:3128`); a
 /// lone user-info part, which some proxies take as a token, is replaced whole.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    // `HTTPS_PROXY=user:password@proxy:3128` (no scheme) is common, and accepted.
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -101,7 +103,7 @@ pub fn redact_url(url: &str) -> String {
         Some((user, _password)) => format!("{user}:***"),
         None => "***".to_string(),
     };
-    format!("{scheme}://{user}@{host}{tail}")
+    format!("{scheme}{user}@{host}{tail}")
 }
 
 const KEYS: &[&str] = &["proxy", "ca_file", "prewarm"];
@@ -336,6 +338,8 @@ mod tests {
         assert_eq!(redact_url("http://token@proxy/"), "http://***@proxy/");
         assert_eq!(redact_url("http://proxy:3128"), "http://proxy:3128");
         assert_eq!(redact_url("http://u:p@ss@proxy"), "http://u:***@proxy");
+        assert_eq!(redact_url("u:pw@proxy:3128"), "u:***@proxy:3128");
+        assert_eq!(redact_url("proxy:3128"), "proxy:3128");
     }
 
     #[test]

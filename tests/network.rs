@@ -260,6 +260,34 @@ fn no_proxy_from_the_environment_is_honoured() {
 }
 
 #[test]
+fn a_workspace_file_cannot_choose_the_proxy_or_the_roots() {
+    let fake = FakeProvider::start_tls();
+    fake.set_default(Reply::ok("direct"));
+    let Some(proxy) = proxy_for(&fake) else {
+        return;
+    };
+    let env = env_for(&fake);
+    write_config(&env, &fake, &ca_file(&env));
+    // A cloned repository's file: its proxy would see where the code goes, its roots
+    // would let it read the code.
+    std::fs::write(
+        env.path().join(".switchboard.toml"),
+        format!(
+            "[network]\nproxy = \"{}\"\nca_file = \"/etc/hostname\"\n",
+            proxy.url()
+        ),
+    )
+    .unwrap();
+    let (json, stderr) = complete(&env);
+    assert_eq!(json["provider"], "fake", "{stderr}");
+    assert_eq!(proxy.requests(), Vec::<String>::new());
+    assert!(
+        stderr.contains("config: .switchboard.toml: ignored network.ca_file, network.proxy"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_plain_http_provider_is_never_sent_through_a_proxy() {
     // Over plain HTTP a proxy would read the request and its key: such providers (local
     // servers) are always reached directly.
@@ -276,6 +304,15 @@ fn a_plain_http_provider_is_never_sent_through_a_proxy() {
     assert_eq!(json["provider"], "fake", "{stderr}");
     assert_eq!(proxy.requests(), Vec::<String>::new());
     assert!(!proxy.log().contains(KEY));
+
+    write_config(&env, &fake, "");
+    let env = env.with("HTTPS_PROXY", "");
+    let output = run(&env, &["config"]);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("# HTTP_PROXY is not used: plain http:// providers are reached directly"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -323,6 +360,24 @@ fn a_proxy_password_is_used_but_never_shown() {
     assert_eq!(json["provider"], "local", "{stderr}");
     assert!(stderr.contains("the proxy refused the tunnel"), "{stderr}");
     assert!(!stderr.contains("wrong-PASSWORD"), "{stderr}");
+
+    // The same from the environment, written the way curl users often do (no scheme).
+    let from_env = with_password.replace("http://", "");
+    let env = env.with("HTTPS_PROXY", &from_env);
+    write_config(&env, &fake, &ca_file(&env));
+    let (json, stderr) = complete(&env);
+    assert_eq!(json["provider"], "fake", "{stderr}");
+    assert!(!stderr.contains(password), "{stderr}");
+    let output = run(&env, &["config"]);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains(&format!(
+            "# https requests go through {} (HTTPS_PROXY)",
+            redacted.replace("http://", "")
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains(password), "{shown}");
 }
 
 #[test]

@@ -216,6 +216,15 @@ fn render_network(out: &mut String, c: &Config, line: &dyn Fn(&mut String, &str,
                 ),
                 None => writeln!(out, "# no proxy (HTTPS_PROXY and ALL_PROXY are not set)"),
             };
+            if ["HTTP_PROXY", "http_proxy"]
+                .iter()
+                .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+            {
+                let _ = writeln!(
+                    out,
+                    "# HTTP_PROXY is not used: plain http:// providers are reached directly (a proxy would see their keys)"
+                );
+            }
         }
         ProxySetting::Off => {
             let _ = writeln!(out, "# no proxy, whatever the environment says");

@@ -27,7 +27,8 @@ pub struct NetworkSettings {
     pub ca_file: Option<PathBuf>,
     /// The certificates of `ca_file` (DER), added to the built-in roots.
     pub ca_roots: Vec<Vec<u8>>,
-    /// Keep a warm connection to each provider that may serve next.
+    /// Keep a warm connection to each provider that may serve next (DESIGN.md §3); read
+    /// and shown, not acted on yet.
     pub prewarm: bool,
 }
 
@@ -64,17 +65,6 @@ pub enum ProxySetting {
     Url(String),
 }
 
-impl ProxySetting {
-    /// What `switchboard-ls config` shows: never a password.
-    pub fn shown(&self) -> String {
-        match self {
-            ProxySetting::Environment => "\"\" (from the environment)".to_string(),
-            ProxySetting::Off => "off".to_string(),
-            ProxySetting::Url(url) => redact_url(url),
-        }
-    }
-}
-
 /// Redacted, so that a `{:?}` of the config can never print a proxy password.
 impl fmt::Debug for ProxySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,8 +79,10 @@ impl fmt::Debug for ProxySetting {
 /// `url` with any password in it replaced by `***` (`http://user:***@host:3128`); a
 /// lone user-info part, which some proxies take as a token, is replaced whole.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    // `HTTPS_PROXY=user:password@proxy:3128` (no scheme) is common, and accepted.
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -101,7 +93,7 @@ pub fn redact_url(url: &str) -> String {
         Some((user, _password)) => format!("{user}:***"),
         None => "***".to_string(),
     };
-    format!("{scheme}://{user}@{host}{tail}")
+    format!("{scheme}{user}@{host}{tail}")
 }
 
 const KEYS: &[&str] = &["proxy", "ca_file", "prewarm"];
@@ -331,11 +323,16 @@ mod tests {
     #[test]
     fn debug_and_shown_never_print_a_proxy_password() {
         let (settings, _) = parse_value(json!({"proxy": "http://alice:s3cret@proxy:3128"}));
-        assert_eq!(settings.proxy.shown(), "http://alice:***@proxy:3128");
+        assert!(
+            format!("{settings:?}").contains("Url(http://alice:***@proxy:3128)"),
+            "{settings:?}"
+        );
         assert!(!format!("{settings:?}").contains("s3cret"));
         assert_eq!(redact_url("http://token@proxy/"), "http://***@proxy/");
         assert_eq!(redact_url("http://proxy:3128"), "http://proxy:3128");
         assert_eq!(redact_url("http://u:p@ss@proxy"), "http://u:***@proxy");
+        assert_eq!(redact_url("u:pw@proxy:3128"), "u:***@proxy:3128");
+        assert_eq!(redact_url("proxy:3128"), "proxy:3128");
     }
 
     #[test]

@@ -423,3 +423,106 @@ fn config_shows_the_team_with_every_password_redacted() {
         "{text}"
     );
 }
+
+/// A member of `acme` sharing its cache, working in its own clone of one repository.
+fn cache_member(redis: &RedisServer, good: &FakeProvider) -> LspClient {
+    let env = Box::leak(Box::new(TestEnv::new().with("OPENAI_FIM_API_KEY", CANARY)));
+    let clone = env.path().join("clone");
+    std::fs::create_dir_all(clone.join(".git")).unwrap();
+    std::fs::write(
+        clone.join(".git/config"),
+        "[remote \"origin\"]\n\turl = git@example.com:acme/app.git\n",
+    )
+    .unwrap();
+    let mut client = LspClient::spawn(env);
+    client.initialize_with(json!({
+        "processId": null,
+        "rootUri": support::lsp_client::file_uri(&clone),
+        "capabilities": {},
+        "initializationOptions": {
+            "routing": {"hedge_ms": "off", "status_poll_secs": 0},
+            "provider": [provider("gpt", good)],
+            "team": {"redis_url": redis.url(), "name": "acme", "share_cache": true},
+        },
+    }));
+    client.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == true,
+        WAIT,
+    );
+    client
+}
+
+fn keys(redis: &RedisServer) -> Vec<(String, String)> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
+    keys.into_iter()
+        .map(|key| {
+            let value: Option<String> = redis::cmd("GET").arg(&key).query(&mut connection).unwrap();
+            (key, value.unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn a_teammate_on_the_same_repository_is_served_from_the_shared_cache_and_excluded_files_never_reach_redis()
+ {
+    let Some(redis) = RedisServer::start("a_teammate_is_served_from_the_shared_cache") else {
+        return;
+    };
+    let good = FakeProvider::start();
+    good.set_default(Reply::ok("from_a"));
+    let mut a = cache_member(&redis, &good);
+    let mut b = cache_member(&redis, &good);
+    let uri = "file:///somewhere/src/main.rs";
+    a.open(uri, "rust", CODE);
+    b.open(uri, "rust", CODE);
+
+    let first = a.completion(uri, 0, CODE.len() as u32)["items"][0].clone();
+    assert_eq!(first["data"]["provider"], "gpt");
+    assert_eq!(first["data"]["cached"], false);
+    assert_eq!(good.completion_requests().len(), 1);
+    // The answer is stored in the background.
+    let deadline = Instant::now() + WAIT;
+    while keys(&redis).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stored = keys(&redis);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored[0].0.starts_with("switchboard:acme:"), "{stored:?}");
+    assert!(
+        stored[0].1.contains("from_a") && stored[0].1.contains("\"gpt\""),
+        "{stored:?}"
+    );
+
+    let second = b.completion(uri, 0, CODE.len() as u32)["items"][0].clone();
+    assert_eq!(second["textEdit"]["newText"], "from_a");
+    assert_eq!(second["data"]["cached"], true, "{second}");
+    assert_eq!(second["data"]["provider"], "gpt");
+    assert_eq!(
+        good.completion_requests().len(),
+        1,
+        "no upstream request for B"
+    );
+
+    // An excluded file is answered locally, and nothing of it is shared.
+    let env_file = "file:///somewhere/.env";
+    a.open(env_file, "dotenv", "API_TOKEN_MARKER = ");
+    let local = a.completion(env_file, 0, 19)["items"][0].clone();
+    assert_ne!(local["data"]["provider"], "gpt");
+    a.shutdown();
+    b.shutdown();
+    let stored = keys(&redis);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    for (key, value) in &stored {
+        assert!(
+            !key.contains("somewhere") && !value.contains("API_TOKEN"),
+            "{key}: {value}"
+        );
+        assert!(
+            !value.contains(CANARY) && !value.contains("secret_code_marker"),
+            "{value}"
+        );
+    }
+}

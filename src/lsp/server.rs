@@ -165,8 +165,18 @@ impl Backend {
         // Weak: the surface holds the team link that holds this callback.
         let surface = Arc::downgrade(&self.surface);
         let changed = self.status_changed.clone();
+        let runtime = self.engine.runtime();
+        let setup = runtime
+            .config
+            .team
+            .clone()
+            .map(|config| crate::team::TeamSetup {
+                config,
+                cache_ttl_secs: runtime.config.cache.ttl_secs,
+                workspace_root: runtime.config.completion.workspace_root.clone(),
+            });
         self.surface.team.apply(
-            self.engine.runtime().config.team.as_ref(),
+            setup,
             Arc::new(move || engine.runtime().board().clone()),
             Arc::new(move || {
                 if let Some(surface) = surface.upgrade() {
@@ -175,6 +185,7 @@ impl Backend {
                 changed.notify_one();
             }),
         );
+        self.engine.set_shared_tier(self.surface.team.shared_tier());
     }
 
     fn encoding(&self) -> Encoding {

@@ -10,10 +10,12 @@
 //! The settings (`[team]`, the password variable, URL redaction) are in
 //! `config/team.rs`.
 
+mod cache;
 mod link;
 pub mod message;
 pub mod share;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -48,14 +50,25 @@ pub struct TeamStatus {
 
 #[derive(Debug)]
 struct Shared {
-    connected: AtomicBool,
+    connected: Arc<AtomicBool>,
     teammates: AtomicUsize,
+}
+
+/// What a team link is started with: `[team]`, and for the shared cache its TTL and
+/// the workspace root (which names the repository).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamSetup {
+    pub config: TeamConfig,
+    pub cache_ttl_secs: u64,
+    pub workspace_root: Option<PathBuf>,
 }
 
 /// A running team link; its tasks end when it is dropped.
 pub struct Team {
+    setup: TeamSetup,
     config: TeamConfig,
     shared: Arc<Shared>,
+    tier: Option<Arc<cache::SharedCache>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -69,14 +82,17 @@ impl Drop for Team {
 
 impl Team {
     /// Starts team mode in the background; never waits for Redis.
-    pub fn start(config: TeamConfig, boards: BoardSource, on_change: OnChange) -> Team {
+    pub fn start(setup: TeamSetup, boards: BoardSource, on_change: OnChange) -> Team {
+        let config = setup.config.clone();
         let shared = Arc::new(Shared {
-            connected: AtomicBool::new(false),
+            connected: Arc::new(AtomicBool::new(false)),
             teammates: AtomicUsize::new(0),
         });
         let mut team = Team {
+            setup: setup.clone(),
             config: config.clone(),
             shared: shared.clone(),
+            tier: None,
             tasks: Vec::new(),
         };
         let client = match link::client(&config) {
@@ -92,6 +108,18 @@ impl Team {
         };
         let channel = format!("switchboard:{}:health", config.name);
         let me = message::new_member_id();
+        let commands: cache::CommandSlot = Arc::default();
+        if config.share_cache && setup.cache_ttl_secs > 0 {
+            let (tier, writer) = cache::SharedCache::start(
+                &config.name,
+                setup.workspace_root.as_deref(),
+                setup.cache_ttl_secs,
+                commands.clone(),
+                shared.connected.clone(),
+            );
+            team.tier = Some(tier);
+            team.tasks.push(writer);
+        }
         let (tx, rx) = mpsc::channel(INBOX);
         team.tasks.push(tokio::spawn(link::subscribe(
             client.clone(),
@@ -108,13 +136,20 @@ impl Team {
             on_change,
         )));
         team.tasks.push(tokio::spawn(publish_loop(
-            config, me, client, channel, boards,
+            config, me, client, channel, boards, commands,
         )));
         team
     }
 
-    pub fn config(&self) -> &TeamConfig {
-        &self.config
+    pub fn setup(&self) -> &TeamSetup {
+        &self.setup
+    }
+
+    /// The shared cache tier, with `share_cache`.
+    pub fn shared_tier(&self) -> Option<Arc<dyn crate::cache::SharedTier>> {
+        self.tier
+            .clone()
+            .map(|t| t as Arc<dyn crate::cache::SharedTier>)
     }
 
     pub fn status(&self) -> TeamStatus {
@@ -139,15 +174,23 @@ pub struct TeamSlot {
 }
 
 impl TeamSlot {
-    /// Starts, restarts or stops team mode to match `config`.
-    pub fn apply(&self, config: Option<&TeamConfig>, boards: BoardSource, on_change: OnChange) {
+    /// Starts, restarts or stops team mode to match `setup`.
+    pub fn apply(&self, setup: Option<TeamSetup>, boards: BoardSource, on_change: OnChange) {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        if current.as_ref().map(Team::config) == config {
+        if current.as_ref().map(Team::setup) == setup.as_ref() {
             return;
         }
-        *current = config.map(|c| Team::start(c.clone(), boards, on_change.clone()));
+        *current = setup.map(|s| Team::start(s, boards, on_change.clone()));
         drop(current);
         on_change();
+    }
+
+    pub fn shared_tier(&self) -> Option<Arc<dyn crate::cache::SharedTier>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(Team::shared_tier)
     }
 
     pub fn status(&self) -> Option<TeamStatus> {
@@ -239,8 +282,10 @@ async fn publish_loop(
     client: redis::Client,
     channel: String,
     boards: BoardSource,
+    commands: cache::CommandSlot,
 ) {
     let mut manager = link::commands(client).await;
+    *commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(manager.clone());
     let mut publisher = share::Publisher::default();
     let mut ticker = tokio::time::interval(share::TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -45,6 +45,7 @@ fn build(network: &NetworkSettings) -> reqwest::Client {
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
+            .redirect(same_origin_redirects())
             // The environment's proxies are read below, for https only.
             .no_proxy()
     };
@@ -62,6 +63,31 @@ fn build(network: &NetworkSettings) -> reqwest::Client {
     builder.build().unwrap_or_else(|err| {
         tracing::warn!("HTTP client with the [network] settings failed ({err}); using defaults");
         base().build().unwrap_or_default()
+    })
+}
+
+/// Redirects are followed only within one origin (scheme, host and port), five at most.
+/// reqwest drops `Authorization` and cookies on a redirect to another host, but not the
+/// key headers some providers use (`x-api-key`, `x-goog-api-key`): followed to another
+/// origin, or from https down to http, they would hand the key to whoever the Location
+/// names (DESIGN.md §6). A redirect elsewhere is answered as the 3xx it is, which fails
+/// the attempt like any other error.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt.previous().last().is_none_or(|from| {
+            let to = attempt.url();
+            from.scheme() == to.scheme()
+                && from.host_str() == to.host_str()
+                && from.port_or_known_default() == to.port_or_known_default()
+        });
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if same_origin {
+            attempt.follow()
+        } else {
+            tracing::warn!("not following a redirect to another origin (it would carry the key)");
+            attempt.stop()
+        }
     })
 }
 

@@ -526,3 +526,43 @@ fn a_teammate_on_the_same_repository_is_served_from_the_shared_cache_and_exclude
         );
     }
 }
+
+#[test]
+fn a_stalled_redis_never_holds_a_completion() {
+    let Some(redis) = RedisServer::start("a_stalled_redis_never_holds_a_completion") else {
+        return;
+    };
+    let good = FakeProvider::start();
+    good.set_default(Reply::ok("from_provider"));
+    let mut a = cache_member(&redis, &good);
+    let uri = "file:///somewhere/src/lib.rs";
+    a.open(uri, "rust", CODE);
+    // Redis answers nothing for 5 s: every lookup and store is stuck behind the sleep.
+    let stall = redis.stall(5);
+    let mut answered = 0;
+    for i in 0..5 {
+        let text = format!("{CODE}{i}; ");
+        a.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": i + 2},
+                   "contentChanges": [{"text": text}]}),
+        );
+        let item = a.completion(uri, 0, text.len() as u32)["items"][0].clone();
+        assert_eq!(item["data"]["provider"], "gpt");
+        assert_eq!(item["data"]["cached"], false);
+        answered += 1;
+    }
+    assert_eq!(answered, 5);
+    assert_eq!(
+        good.completion_requests().len(),
+        5,
+        "each went to the provider"
+    );
+    // The test did what it says: Redis was still asleep when they were answered.
+    assert!(
+        !stall.is_finished(),
+        "the completions came before Redis woke"
+    );
+    stall.join().unwrap();
+    assert!(a.shutdown().success());
+}

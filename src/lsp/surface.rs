@@ -446,7 +446,7 @@ pub fn diagnostics(
             None,
         ));
     }
-    if let Some(team) = team.filter(|t| !t.connected) {
+    if let Some(team) = team.filter(|t| t.unreachable) {
         out.push(diagnostic(
             range,
             DiagnosticSeverity::INFORMATION,

@@ -44,6 +44,8 @@ pub struct TeamStatus {
     pub connected: bool,
     /// Members heard from lately, this one included.
     pub members: usize,
+    /// A connection attempt failed, or the connection was lost (not merely "not yet").
+    pub unreachable: bool,
     /// The Redis URL, redacted.
     pub redis: String,
 }
@@ -51,6 +53,7 @@ pub struct TeamStatus {
 #[derive(Debug)]
 struct Shared {
     connected: Arc<AtomicBool>,
+    unreachable: AtomicBool,
     teammates: AtomicUsize,
 }
 
@@ -86,6 +89,7 @@ impl Team {
         let config = setup.config.clone();
         let shared = Arc::new(Shared {
             connected: Arc::new(AtomicBool::new(false)),
+            unreachable: AtomicBool::new(false),
             teammates: AtomicUsize::new(0),
         });
         let mut team = Team {
@@ -98,6 +102,7 @@ impl Team {
         let client = match link::client(&config) {
             Ok(client) => client,
             Err(err) => {
+                shared.unreachable.store(true, Ordering::Relaxed);
                 tracing::warn!(
                     "team {}: cannot use {}: {err}",
                     config.name,
@@ -163,6 +168,7 @@ impl Team {
                 1
             },
             redis: self.config.redacted_url(),
+            unreachable: !connected && self.shared.unreachable.load(Ordering::Relaxed),
         }
     }
 }
@@ -228,6 +234,7 @@ async fn fold_loop(
         match heard {
             Some(link::Heard::Connected) => {
                 shared.connected.store(true, Ordering::Relaxed);
+                shared.unreachable.store(false, Ordering::Relaxed);
                 if ever_connected || said_unreachable {
                     tracing::info!(
                         "team {}: connected to {} again",
@@ -247,6 +254,7 @@ async fn fold_loop(
             }
             Some(link::Heard::Disconnected) => {
                 let was = shared.connected.swap(false, Ordering::Relaxed);
+                shared.unreachable.store(true, Ordering::Relaxed);
                 // Said once per outage, not per reconnection attempt.
                 if was || !said_unreachable {
                     said_unreachable = true;

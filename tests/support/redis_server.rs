@@ -62,6 +62,9 @@ impl RedisServer {
                 "",
                 "--appendonly",
                 "no",
+                // `DEBUG SLEEP` plays a slow Redis (Redis 7 refuses it by default).
+                "--enable-debug-command",
+                "local",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,6 +92,26 @@ impl RedisServer {
         }
         let mut reply = [0u8; 7];
         stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    }
+
+    /// Makes the server stall for `seconds` (`DEBUG SLEEP`), from another thread; the
+    /// handle ends when the stall does.
+    pub fn stall(&self, seconds: u32) -> std::thread::JoinHandle<()> {
+        let port = self.port;
+        let (sent, started) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(u64::from(seconds) + 10)));
+            stream
+                .write_all(format!("DEBUG SLEEP {seconds}\r\n").as_bytes())
+                .expect("DEBUG SLEEP");
+            sent.send(()).ok();
+            let mut reply = [0u8; 5];
+            let _ = stream.read_exact(&mut reply);
+            assert_eq!(&reply, b"+OK\r\n", "DEBUG SLEEP answered");
+        });
+        started.recv().ok();
+        handle
     }
 
     /// Kills the server (as a crash would).

@@ -566,3 +566,38 @@ fn a_stalled_redis_never_holds_a_completion() {
     stall.join().unwrap();
     assert!(a.shutdown().success());
 }
+
+#[test]
+fn status_says_whether_the_teams_redis_answers() {
+    let Some(mut redis) = RedisServer::start("status_says_whether_the_teams_redis_answers") else {
+        return;
+    };
+    let env = TestEnv::new();
+    env.write_user_config(&format!(
+        "[team]\nredis_url = \"{}\"\nname = \"acme\"\n",
+        redis.url()
+    ));
+    let status = |args: &[&str]| {
+        let output = env
+            .command()
+            .args(args)
+            .current_dir(env.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let text = status(&["status"]);
+    assert!(
+        text.contains(&format!("team acme: Redis at {} reachable", redis.url())),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&status(&["status", "--json"])).unwrap();
+    assert_eq!(json["team"]["name"], "acme");
+    assert_eq!(json["team"]["reachable"], true);
+    redis.kill();
+    let text = status(&["status"]);
+    assert!(
+        text.contains(&format!("team acme: Redis at {} unreachable", redis.url())),
+        "{text}"
+    );
+}

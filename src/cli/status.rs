@@ -103,6 +103,21 @@ pub async fn run(args: Args) -> ExitCode {
             providers.iter().map(|_| None).collect()
         };
 
+    // Team mode: whether its Redis answers (DESIGN.md §8).
+    let team = match &config.team {
+        Some(team) => Some((team, crate::team::ping(team).await)),
+        None => None,
+    };
+    let team_json = team.as_ref().map(|(team, ping)| {
+        json!({
+            "name": team.name,
+            "redis": team.redacted_url(),
+            "reachable": ping.is_ok(),
+            "latency_ms": ping.as_ref().ok().map(|d| d.as_secs_f64() * 1000.0),
+            "error": ping.as_ref().err(),
+        })
+    });
+
     // What servers running in editors concluded lately (slow, low-quality answers, down).
     let now = crate::stats::recorder::unix_now();
     let verdicts = crate::stats::file::default_path()
@@ -169,6 +184,7 @@ pub async fn run(args: Args) -> ExitCode {
                 "cloud_usable": !usable.is_empty(),
                 "reason": (usable.is_empty()).then(|| reasons.join("; ")),
                 "problems": loaded.problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>(),
+                "team": team_json,
             })
         );
     } else {
@@ -213,6 +229,21 @@ pub async fn run(args: Args) -> ExitCode {
             println!("\nlately, in a running server (stats file):");
             for (p, verdict) in seen {
                 println!("  {:<12} {}", p.name, verdict.describe(now));
+            }
+        }
+        if let Some((team, ping)) = &team {
+            match ping {
+                Ok(latency) => println!(
+                    "\nteam {}: Redis at {} reachable ({:.1} ms)",
+                    team.name,
+                    team.redacted_url(),
+                    latency.as_secs_f64() * 1000.0
+                ),
+                Err(err) => println!(
+                    "\nteam {}: Redis at {} unreachable ({err}) — servers work alone until it is back",
+                    team.name,
+                    team.redacted_url()
+                ),
             }
         }
         for problem in &loaded.problems {

@@ -173,6 +173,24 @@ impl Team {
     }
 }
 
+/// One `PING` to the team's Redis, for `switchboard-ls status`: its round trip, or why
+/// not (in words safe to print).
+pub async fn ping(config: &TeamConfig) -> Result<std::time::Duration, String> {
+    let client = link::client(config)?;
+    let started = Instant::now();
+    let attempt = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), attempt).await {
+        Ok(Ok(_)) => Ok(started.elapsed()),
+        Ok(Err(err)) => Err(link::safe(config, &err)),
+        Err(_) => Err("no answer within 2 s".to_string()),
+    }
+}
+
 /// Where the server keeps its team link: replaced when `[team]` changes.
 #[derive(Default)]
 pub struct TeamSlot {

@@ -601,3 +601,40 @@ fn status_says_whether_the_teams_redis_answers() {
         "{text}"
     );
 }
+
+#[test]
+fn redis_down_at_start_is_said_and_joined_when_it_comes_up() {
+    let Some(mut redis) = RedisServer::start("redis_down_at_start") else {
+        return;
+    };
+    redis.kill();
+    let good = FakeProvider::start();
+    good.set_default(Reply::ok("from_good"));
+    let mut a = member(
+        &redis,
+        json!([provider("gpt", &good)]),
+        json!({"hedge_ms": "off", "status_poll_secs": 0}),
+    );
+    assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+    a.wait_notification_for(
+        "textDocument/publishDiagnostics",
+        |p| {
+            p["diagnostics"].as_array().into_iter().flatten().any(|d| {
+                d["code"] == "team"
+                    && d["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("unreachable"))
+            })
+        },
+        WAIT,
+    );
+    assert_eq!(status(&mut a)["team"]["connected"], false);
+    redis.restart();
+    a.wait_notification_for(
+        "switchboard/status",
+        |p| p["team"]["connected"] == true,
+        WAIT,
+    );
+    assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
+    assert!(a.shutdown().success());
+}

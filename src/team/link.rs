@@ -153,7 +153,13 @@ pub async fn subscribe(
                     return;
                 }
                 let mut messages = pubsub.into_on_message();
+                let mut read = 0u32;
                 while let Some(message) = messages.next().await {
+                    read = read.wrapping_add(1);
+                    if read.is_multiple_of(64) {
+                        // A flood must not hold a worker thread.
+                        tokio::task::yield_now().await;
+                    }
                     let payload = message.get_payload_bytes();
                     if payload.len() > max_bytes {
                         continue;

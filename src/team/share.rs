@@ -8,7 +8,7 @@
 //! provider ids to local names and gives the board `Observation::Teammate`s.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::message::{self, ProviderNews, Received};
@@ -135,13 +135,17 @@ struct MemberSeen {
     tokens: f64,
 }
 
+/// Provider id → the names this member gives it.
+type LocalNames = HashMap<String, Vec<String>>;
+
 /// Folds teammates' messages into the board.
 #[derive(Debug)]
 pub struct Folder {
     me: u64,
     members: HashMap<u64, MemberSeen>,
-    /// Provider id → local names, for the board they were computed for.
-    names: Option<(usize, HashMap<String, Vec<String>>)>,
+    /// Provider id → local names, for the board they were computed for (held weakly, so
+    /// its address cannot be reused by a later board while this is kept).
+    names: Option<(Weak<HealthBoard>, LocalNames)>,
     pub dropped: u64,
 }
 
@@ -185,8 +189,11 @@ impl Folder {
         if !share_health || providers.is_empty() {
             return true;
         }
-        let key = Arc::as_ptr(board) as usize;
-        if self.names.as_ref().is_none_or(|(k, _)| *k != key) {
+        if self
+            .names
+            .as_ref()
+            .is_none_or(|(known, _)| !std::ptr::eq(known.as_ptr(), Arc::as_ptr(board)))
+        {
             let mut names: HashMap<String, Vec<String>> = HashMap::new();
             for h in board.snapshot() {
                 names
@@ -194,7 +201,7 @@ impl Folder {
                     .or_default()
                     .push(h.name);
             }
-            self.names = Some((key, names));
+            self.names = Some((Arc::downgrade(board), names));
         }
         let Some((_, names)) = &self.names else {
             return true;
@@ -237,5 +244,102 @@ impl Folder {
         }
         seen.tokens -= 1.0;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, ProviderConfig, ProviderKind, Secret};
+    use crate::providers::ProviderError;
+
+    fn board() -> Arc<HealthBoard> {
+        let mut config = Config::offline();
+        let mut claude = ProviderConfig::with_defaults("claude", ProviderKind::Anthropic, "m");
+        claude.api_key = Some(Secret::new("sk-ant-KEY"));
+        config.providers.insert(0, claude);
+        HealthBoard::new(&config, tokio::sync::broadcast::channel(64).0)
+    }
+
+    fn fail(board: &HealthBoard) {
+        let mut error = ProviderError::timeout("no answer", Duration::from_secs(1));
+        error.status = Some(529);
+        error.code = Some("overloaded_error".into());
+        board.observe(Observation::Failure {
+            provider: "claude".into(),
+            error,
+        });
+    }
+
+    #[test]
+    fn failures_go_out_quickly_answers_at_most_once_a_second_and_teammates_reports_never() {
+        let board = board();
+        let mut publisher = Publisher::default();
+        let start = Instant::now();
+        assert_eq!(
+            publisher.poll(start, &board.snapshot()),
+            Some(vec![]),
+            "a first heartbeat"
+        );
+        fail(&board);
+        assert_eq!(
+            publisher.poll(start + Duration::from_millis(50), &board.snapshot()),
+            None
+        );
+        let news = publisher
+            .poll(start + Duration::from_millis(250), &board.snapshot())
+            .unwrap();
+        assert_eq!(news.len(), 1);
+        assert_eq!(news[0].failures, 1);
+        assert_eq!(news[0].detail.as_deref(), Some("529 overloaded_error"));
+        let text = String::from_utf8(message::encode(&message::message(1, news))).unwrap();
+        assert!(
+            !text.contains("KEY") && !text.contains("anthropic.com"),
+            "{text}"
+        );
+
+        // A teammate's report changes the board but is not published again.
+        board.observe(Observation::Teammate {
+            provider: "claude".into(),
+            report: TeammateReport {
+                member: 9,
+                failures: 8,
+                successes: 0,
+                demoted: true,
+                detail: None,
+            },
+        });
+        assert_eq!(
+            publisher.poll(start + Duration::from_secs(2), &board.snapshot()),
+            None
+        );
+        assert_eq!(
+            publisher.poll(start + Duration::from_secs(6), &board.snapshot()),
+            Some(vec![]),
+            "only a heartbeat"
+        );
+    }
+
+    #[test]
+    fn a_member_flooding_is_cut_to_its_rate_and_its_own_messages_are_ignored() {
+        let board = board();
+        let mut folder = Folder::new(1);
+        let now = Instant::now();
+        let own = message::encode(&message::message(1, vec![]));
+        assert!(!folder.fold(now, &own, &board, true));
+        let other = message::encode(&message::message(2, vec![]));
+        let taken = (0..1000)
+            .filter(|_| folder.fold(now, &other, &board, true))
+            .count();
+        assert_eq!(taken, MEMBER_BURST as usize);
+        for member in 100..1000u64 {
+            folder.fold(
+                now,
+                &message::encode(&message::message(member, vec![])),
+                &board,
+                true,
+            );
+        }
+        assert!(folder.members(now) <= MAX_MEMBERS);
     }
 }

@@ -385,3 +385,49 @@ fn the_cli_never_prints_a_key_a_provider_echoes() {
         .collect();
     assert_no_key_in(&outputs);
 }
+
+/// A provider that redirects elsewhere must not make the server send its key there:
+/// reqwest strips `Authorization` across hosts, but not `x-api-key` or `x-goog-api-key`.
+#[test]
+fn a_redirect_to_another_origin_is_not_followed_with_the_key() {
+    for (kind, status) in [("anthropic", 302), ("gemini", 307), ("openai", 308)] {
+        let (provider, elsewhere) = (FakeProvider::start(), FakeProvider::start());
+        provider.set_default(Reply::ok("a + 1"));
+        elsewhere.set_default(Reply::ok("stolen"));
+        let env = env();
+        let mut client = LspClient::spawn(&env);
+        client.initialize(json!({
+            "cache": {"path": "off", "ttl_secs": 0},
+            "routing": {"retries": 0, "hedge_ms": "off", "status_poll_secs": 0},
+            "provider": [{"name": "p", "kind": kind, "model": "m",
+                          "base_url": base_url(kind, &provider), "status_page": ""}],
+        }));
+        client.open(URI, "rust", "fn main() {\n    let x = \n    let y = \n}\n");
+        let first = client.completion(URI, 1, 12);
+        assert_eq!(
+            first["items"][0]["data"]["provider"], "p",
+            "{kind}: {first}"
+        );
+        // The same request elsewhere would be answered (and recorded) there.
+        let path = provider.completion_requests()[0].path.clone();
+        let target = format!("{}{path}", elsewhere.url());
+        provider.set_default(Reply::status_with(
+            status,
+            "redirect",
+            &[("location", target.as_str())],
+        ));
+
+        let second = client.completion(URI, 2, 12);
+        assert_eq!(provider.completion_requests().len(), 2, "{kind}");
+        assert!(
+            elsewhere.requests().is_empty(),
+            "{kind}: the redirect was followed: {:?}",
+            elsewhere.requests()
+        );
+        assert_ne!(
+            second["items"][0]["data"]["provider"], "p",
+            "{kind}: {second}"
+        );
+        assert!(client.shutdown().success());
+    }
+}

@@ -38,6 +38,16 @@ impl Fnv2 {
     }
 }
 
+/// A stable 128-bit hash of length-prefixed fields, the same on every machine and
+/// build (team mode names providers and contexts with it across members).
+pub fn stable_hash(fields: &[&[u8]]) -> u128 {
+    let mut h = Fnv2::new();
+    for field in fields {
+        h.field(field);
+    }
+    h.finish()
+}
+
 /// The suffix and settings part of a context: what must be equal for typing through.
 pub fn suffix_hash(request: &ProviderRequest) -> u64 {
     let mut h = Fnv2::new();

@@ -16,6 +16,7 @@
 
 mod inflight;
 mod key;
+mod shared;
 mod store;
 
 use std::num::NonZeroUsize;
@@ -27,7 +28,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lru::LruCache;
 
 pub use inflight::{Flight, InFlight, Joined};
-pub use key::{ContextKey, suffix_hash, tail};
+pub use key::{ContextKey, stable_hash, suffix_hash, tail};
+pub use shared::{SharedAnswer, SharedLookup, SharedTier};
 pub use store::default_path;
 
 use crate::config::CacheSettings;

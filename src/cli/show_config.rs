@@ -143,6 +143,9 @@ pub fn render(loaded: &LoadedConfig) -> String {
         r.quality_failures.to_string(),
     );
 
+    render_network(&mut out, c, &line);
+    render_team(&mut out, loaded, &line);
+
     let chain_origin = loaded.origin("provider");
     for p in &c.providers {
         // `local` is appended by the program unless a config listed it.
@@ -189,4 +192,82 @@ pub fn render(loaded: &LoadedConfig) -> String {
         }
     }
     out
+}
+
+/// `[network]`: a proxy URL is shown with its password as `***`; for `proxy = ""`, the
+/// proxy the environment gives (https only, DESIGN.md §3).
+fn render_network(out: &mut String, c: &Config, line: &dyn Fn(&mut String, &str, String)) {
+    use crate::config::{ProxySetting, redact_url};
+    let n = &c.network;
+    let _ = writeln!(out, "\n[network]");
+    let proxy = match &n.proxy {
+        ProxySetting::Environment => String::new(),
+        ProxySetting::Off => "off".to_string(),
+        ProxySetting::Url(url) => redact_url(url),
+    };
+    line(out, "network.proxy", toml_str(&proxy));
+    match &n.proxy {
+        ProxySetting::Environment => {
+            let _ = match crate::providers::environment_proxy() {
+                Some((url, name)) => writeln!(
+                    out,
+                    "# https requests go through {} ({name})",
+                    redact_url(&url)
+                ),
+                None => writeln!(out, "# no proxy (HTTPS_PROXY and ALL_PROXY are not set)"),
+            };
+            if ["HTTP_PROXY", "http_proxy"]
+                .iter()
+                .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+            {
+                let _ = writeln!(
+                    out,
+                    "# HTTP_PROXY is not used: plain http:// providers are reached directly (a proxy would see their keys)"
+                );
+            }
+        }
+        ProxySetting::Off => {
+            let _ = writeln!(out, "# no proxy, whatever the environment says");
+        }
+        ProxySetting::Url(_) => {}
+    }
+    let ca_file = n
+        .ca_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    line(out, "network.ca_file", toml_str(&ca_file));
+    if n.ca_file.is_some() {
+        let _ = writeln!(
+            out,
+            "# {} extra root certificate(s), added to the built-in roots",
+            n.ca_roots.len()
+        );
+    }
+    line(out, "network.prewarm", n.prewarm.to_string());
+}
+
+/// `[team]`: the Redis URL with any password redacted, and only whether
+/// `SWITCHBOARD_REDIS_PASSWORD` is set.
+fn render_team(out: &mut String, loaded: &LoadedConfig, line: &dyn Fn(&mut String, &str, String)) {
+    let _ = writeln!(out, "\n[team]");
+    let Some(team) = &loaded.config.team else {
+        line(out, "team.redis_url", toml_str(""));
+        let _ = writeln!(out, "# team mode off");
+        return;
+    };
+    line(out, "team.redis_url", toml_str(&team.redacted_url()));
+    line(out, "team.name", toml_str(&team.name));
+    line(out, "team.share_health", team.share_health.to_string());
+    line(out, "team.share_cache", team.share_cache.to_string());
+    let state = if team.password.is_some() {
+        "set (redacted)"
+    } else {
+        "not set"
+    };
+    let _ = writeln!(
+        out,
+        "# password: {} {state}",
+        crate::config::REDIS_PASSWORD_ENV
+    );
 }

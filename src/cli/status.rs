@@ -39,8 +39,8 @@ struct Probe {
     result: Result<Duration, providers::ProviderError>,
 }
 
-async fn probe(config: &ProviderConfig) -> Probe {
-    let provider = providers::build(config.clone(), providers::shared_client());
+async fn probe(config: &ProviderConfig, client: reqwest::Client) -> Probe {
+    let provider = providers::build(config.clone(), client);
     let request = ProviderRequest {
         prefix: "// switchboard-ls status probe\n".into(),
         suffix: String::new(),
@@ -74,7 +74,7 @@ pub async fn run(args: Args) -> ExitCode {
     let loaded = super::load_config();
     let config = &loaded.config;
     let providers = &config.providers;
-    let client = providers::shared_client();
+    let client = providers::client_for(&config.network);
 
     let pages = join_all(providers.iter().map(|p| {
         let client = client.clone();
@@ -88,16 +88,20 @@ pub async fn run(args: Args) -> ExitCode {
         }
     }))
     .await;
-    let probes: Vec<Option<Probe>> = if args.probe {
-        join_all(providers.iter().map(|p| async move {
-            (p.kind.is_cloud() && p.has_required_key()).then_some(probe(p).await)
-        }))
-        .await
-        .into_iter()
-        .collect()
-    } else {
-        providers.iter().map(|_| None).collect()
-    };
+    let probes: Vec<Option<Probe>> =
+        if args.probe {
+            join_all(providers.iter().map(|p| {
+                let client = client.clone();
+                async move {
+                    (p.kind.is_cloud() && p.has_required_key()).then_some(probe(p, client).await)
+                }
+            }))
+            .await
+            .into_iter()
+            .collect()
+        } else {
+            providers.iter().map(|_| None).collect()
+        };
 
     // What servers running in editors concluded lately (slow, low-quality answers, down).
     let now = crate::stats::recorder::unix_now();

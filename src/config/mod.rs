@@ -8,18 +8,22 @@
 //! Architecture invariant: nothing here knows about LSP. The editor layer arrives
 //! as a plain `serde_json::Value`.
 
+mod network;
 mod parse;
 mod provider;
 mod secret;
 mod sources;
+mod team;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use network::{NetworkSettings, ProxySetting, redact_url};
 pub use provider::{FimTemplate, ProviderConfig, ProviderKind};
 pub use secret::Secret;
 pub(crate) use sources::type_name;
 pub use sources::{ConfigSources, LoadedConfig, Origin, load};
+pub use team::{PASSWORD_ENV as REDIS_PASSWORD_ENV, TeamConfig};
 
 /// The whole effective configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,9 +31,13 @@ pub struct Config {
     pub completion: CompletionSettings,
     pub cache: CacheSettings,
     pub routing: RoutingSettings,
+    /// `[network]`: proxy, extra CA roots, prewarm (user file or editor settings only).
+    pub network: NetworkSettings,
     /// The fallback chain, in the order providers are tried. Always ends with a
     /// `local` provider unless one was listed explicitly.
     pub providers: Vec<ProviderConfig>,
+    /// `[team]` (DESIGN.md §8); `None` = team mode off.
+    pub team: Option<TeamConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +201,9 @@ impl Config {
             completion: CompletionSettings::default(),
             cache: CacheSettings::default(),
             routing: RoutingSettings::default(),
+            network: NetworkSettings::default(),
             providers: vec![ProviderConfig::local()],
+            team: None,
         }
     }
 

@@ -26,9 +26,18 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let empty = Map::new();
     let root = root.as_object().unwrap_or(&empty);
     for key in root.keys() {
-        if !["completion", "cache", "routing", "provider"].contains(&key.as_str()) {
+        if ![
+            "completion",
+            "cache",
+            "routing",
+            "network",
+            "team",
+            "provider",
+        ]
+        .contains(&key.as_str())
+        {
             problems.push(ConfigProblem::new(format!(
-                "unknown section \"{key}\" (expected completion, cache, routing or provider)"
+                "unknown section \"{key}\" (expected completion, cache, routing, network, team or provider)"
             )));
         }
     }
@@ -36,6 +45,8 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
     let completion = parse_completion(Section::new("completion", root, problems));
     let cache = parse_cache(Section::new("cache", root, problems));
     let mut routing = parse_routing(Section::new("routing", root, problems));
+    let network = super::network::parse(root.get("network"), problems);
+    let team = parse_team(root.get("team"), problems);
 
     let configured = match root.get("provider") {
         None => Vec::new(),
@@ -87,10 +98,23 @@ pub(super) fn parse(root: &Value, problems: &mut Vec<ConfigProblem>) -> Parsed {
             completion,
             cache,
             routing,
+            network,
             providers,
+            team,
         },
         providers_from_env,
     }
+}
+
+/// `[team]` (DESIGN.md §8): its problems become config problems.
+fn parse_team(
+    section: Option<&Value>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<super::TeamConfig> {
+    let mut found = Vec::new();
+    let team = super::team::parse(section, &mut found);
+    problems.extend(found.into_iter().map(ConfigProblem::new));
+    team
 }
 
 fn names(providers: &[ProviderConfig]) -> String {

@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use crate::cache::{self, Cache, ContextKey, Hit, InFlight, Joined};
 use crate::config::Config;
 use crate::health::{HealthBoard, HealthEvent};
-use crate::providers::{self, ErrorClass, shared_client};
+use crate::providers::{self, ErrorClass};
 use crate::router::{Budget, Routed, Router};
 
 pub use context::{CompletionRequest, language_for_path};
@@ -47,11 +47,14 @@ pub struct Runtime {
     pub config: Config,
     router: Router,
     exclude: GlobSet,
+    /// The HTTP client built from `config.network` (shared with runtimes whose
+    /// `[network]` is the same, so a reload keeps warm connections).
+    client: reqwest::Client,
 }
 
 impl Runtime {
     fn new(config: Config, events: broadcast::Sender<HealthEvent>) -> Self {
-        let client = shared_client();
+        let client = providers::client_for(&config.network);
         let providers = config
             .providers
             .iter()
@@ -77,6 +80,7 @@ impl Runtime {
             config,
             router,
             exclude,
+            client,
         }
     }
 
@@ -86,6 +90,11 @@ impl Runtime {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// The HTTP client for this config's `[network]` (status pages use it too).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// `routed.text` cleaned for `request`, the way its provider's kind writes answers.
@@ -129,7 +138,14 @@ pub struct FlightResult {
     pub routed: Routed,
     /// `routed.text` cleaned for the flight's context.
     pub text: String,
+    /// Served from the shared (team) cache tier.
+    pub shared_hit: bool,
 }
+
+/// How long a shared-tier lookup may run before the provider request starts anyway:
+/// on loopback Redis a hit or a miss is known well within it, so a hit costs no upstream
+/// request; a slow or absent tier races the provider instead.
+const SHARED_HEAD_START: Duration = Duration::from_millis(5);
 
 pub struct Engine {
     runtime: RwLock<Arc<Runtime>>,
@@ -138,6 +154,8 @@ pub struct Engine {
     /// The cache and the flights outlive config reloads too.
     cache: Arc<Cache>,
     inflight: InFlight<FlightResult>,
+    /// A shared second cache tier (team mode), when one is set.
+    shared_tier: RwLock<Option<Arc<dyn cache::SharedTier>>>,
 }
 
 impl Engine {
@@ -149,7 +167,20 @@ impl Engine {
             events,
             cache,
             inflight: InFlight::new(),
+            shared_tier: RwLock::new(None),
         }
+    }
+
+    /// Sets (or, with `None`, removes) the shared second cache tier.
+    pub fn set_shared_tier(&self, tier: Option<Arc<dyn cache::SharedTier>>) {
+        *self.shared_tier.write().unwrap_or_else(|e| e.into_inner()) = tier;
+    }
+
+    fn shared_tier(&self) -> Option<Arc<dyn cache::SharedTier>> {
+        self.shared_tier
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces the config (and with it the health board); requests already running
@@ -311,6 +342,7 @@ impl Engine {
                 flight(
                     runtime.clone(),
                     self.cache.clone(),
+                    self.shared_tier(),
                     key,
                     provider_request.clone(),
                     deadline,
@@ -385,7 +417,13 @@ impl Engine {
         if result.routed.cloud_failed {
             return self.outage_answer(key, result.text.clone(), &result.routed, started);
         }
-        finish(result.text.clone(), &result.routed, shared, false, started)
+        finish(
+            result.text.clone(),
+            &result.routed,
+            shared || result.shared_hit,
+            false,
+            started,
+        )
     }
 
     /// The cloud is past its hedge point with nothing else to ask: the freshest cached
@@ -431,20 +469,96 @@ impl Engine {
     }
 }
 
-/// One upstream flight: route, clean, and cache a cloud answer.
+/// One upstream flight: route, clean, and cache a cloud answer — racing a lookup in
+/// the shared tier when there is one (its hit wins only if it comes first).
 async fn flight(
     runtime: Arc<Runtime>,
     cache: Arc<Cache>,
+    tier: Option<Arc<dyn cache::SharedTier>>,
     key: ContextKey,
     request: providers::ProviderRequest,
     deadline: Instant,
 ) -> FlightResult {
-    let routed = runtime.router.route(&request, deadline, true).await;
-    let text = runtime.clean(&routed, &request);
+    // Lazy: no request goes upstream until this is first polled.
+    let route = runtime.router.route(&request, deadline, true);
+    tokio::pin!(route);
+    let routed = match &tier {
+        None => route.await,
+        Some(tier) => {
+            let mut lookup = tier.get(key);
+            let hit = match tokio::time::timeout(SHARED_HEAD_START, &mut lookup).await {
+                Ok(hit) => hit,
+                Err(_) => {
+                    tokio::select! {
+                        biased;
+                        routed = &mut route => return finish_flight(&runtime, &cache, Some(tier), key, &request, routed),
+                        hit = &mut lookup => match hit {
+                            Some(hit) => Some(hit),
+                            None => return finish_flight(&runtime, &cache, Some(tier), key, &request, (&mut route).await),
+                        },
+                    }
+                }
+            };
+            match hit {
+                Some(hit) => return shared_flight(&cache, key, &request, hit),
+                None => (&mut route).await,
+            }
+        }
+    };
+    finish_flight(&runtime, &cache, tier.as_ref(), key, &request, routed)
+}
+
+/// A routed answer cleaned and, from the cloud, cached in memory and in the shared tier.
+fn finish_flight(
+    runtime: &Runtime,
+    cache: &Cache,
+    tier: Option<&Arc<dyn cache::SharedTier>>,
+    key: ContextKey,
+    request: &providers::ProviderRequest,
+    routed: Routed,
+) -> FlightResult {
+    let text = runtime.clean(&routed, request);
     if !routed.cloud_failed {
-        cache.insert(key, &request, &text, &routed.provider, &routed.model, true);
+        cache.insert(key, request, &text, &routed.provider, &routed.model, true);
+        if let Some(tier) = tier {
+            tier.put(
+                key,
+                cache::SharedAnswer {
+                    text: text.clone(),
+                    provider: routed.provider.clone(),
+                    model: routed.model.clone(),
+                },
+            );
+        }
     }
-    FlightResult { routed, text }
+    FlightResult {
+        routed,
+        text,
+        shared_hit: false,
+    }
+}
+
+/// A teammate's answer from the shared tier: kept in memory too, no upstream request.
+fn shared_flight(
+    cache: &Cache,
+    key: ContextKey,
+    request: &providers::ProviderRequest,
+    hit: cache::SharedAnswer,
+) -> FlightResult {
+    cache.insert(key, request, &hit.text, &hit.provider, &hit.model, true);
+    FlightResult {
+        routed: Routed {
+            text: hit.text.clone(),
+            provider: hit.provider,
+            model: hit.model,
+            cloud_failed: false,
+            failures: Vec::new(),
+            attempts: 0,
+            hedged: false,
+        },
+        text: hit.text,
+        shared_hit: true,
+    }
 }
 
 fn finish(

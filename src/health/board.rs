@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use super::breaker::{Breaker, Gate};
 use super::latency::LatencyWindow;
 use super::soft::{QualityWatch, SlowWatch};
+use super::team::TeamWatch;
 use super::{DisableReason, HealthEvent, HealthState, Observation, PageLevel, ProviderHealth};
 use crate::config::{Config, ProviderConfig, SlowBound};
 use crate::providers::ErrorClass;
@@ -46,6 +47,8 @@ struct Entry {
     /// so a fast or good answer can end its verdict.
     cooldown: Duration,
     last_front_try: Option<Instant>,
+    /// Teammates' reports (team mode).
+    team: TeamWatch,
 }
 
 impl Entry {
@@ -62,6 +65,7 @@ impl Entry {
             || self.soft_demoted()
             || self.page_level >= PageLevel::Minor
             || self.rate_limited_until.is_some_and(|t| t > now)
+            || self.team.degrades(now)
         {
             HealthState::Degraded
         } else {
@@ -141,6 +145,7 @@ impl HealthBoard {
                     quality_limit: config.routing.quality_failures,
                     cooldown,
                     last_front_try: None,
+                    team: TeamWatch::default(),
                 };
                 entry.state = entry.derive_state(Instant::now());
                 entry
@@ -209,7 +214,8 @@ impl HealthBoard {
                 | Observation::StatusPage { provider, .. }
                 | Observation::Disable { provider }
                 | Observation::Enable { provider }
-                | Observation::Retry { provider } => provider.clone(),
+                | Observation::Retry { provider }
+                | Observation::Teammate { provider, .. } => provider.clone(),
             };
             let Some(entry) = entries.iter_mut().find(|e| e.config.name == name) else {
                 return;
@@ -228,6 +234,7 @@ impl HealthBoard {
                     entry.total.record(total);
                     entry.slow.record(now, first_byte, entry.slow_bound);
                     entry.quality.good();
+                    entry.team.local_success(now, entry.cooldown);
                 }
                 Observation::LowQuality {
                     first_byte, kind, ..
@@ -247,6 +254,7 @@ impl HealthBoard {
                     match error.class {
                         ErrorClass::Retryable => {
                             entry.failing = true;
+                            entry.team.tripped = false;
                             push_recent(&mut entry.recent, true);
                             entry.breaker.failure(now);
                         }
@@ -284,6 +292,16 @@ impl HealthBoard {
                     }
                     entry.rate_limited_until = None;
                     entry.breaker.reset();
+                    entry.team = TeamWatch::default();
+                }
+                Observation::Teammate { report, .. } => {
+                    let threshold = entry.breaker.threshold();
+                    if entry.team.report(now, &report, threshold)
+                        && entry.disabled.is_none()
+                        && entry.breaker.trip(now)
+                    {
+                        entry.team.tripped = true;
+                    }
                 }
             }
             // A soft verdict starts its first cooldown now; its end forgets it.
@@ -381,9 +399,11 @@ impl HealthBoard {
     /// Whether `provider` goes behind the healthy ones: a status-page incident, or a
     /// soft failure (slow, low-quality answers).
     pub fn is_demoted(&self, provider: &str) -> bool {
-        self.lock()
-            .iter()
-            .any(|e| e.config.name == provider && (e.page_level.demotes() || e.soft_demoted()))
+        let now = Instant::now();
+        self.lock().iter().any(|e| {
+            e.config.name == provider
+                && (e.page_level.demotes() || e.soft_demoted() || e.team.demotes(now))
+        })
     }
 
     /// Once per cooldown a provider demoted for a soft failure is tried in front again
@@ -440,6 +460,7 @@ impl HealthBoard {
                     name: e.config.name.clone(),
                     kind: e.config.kind.as_str().to_string(),
                     model: e.config.model.clone(),
+                    base_url: e.config.base_url.clone(),
                     state: e.derive_state(now),
                     detail: detail(e, now),
                     retry_in,
@@ -453,6 +474,8 @@ impl HealthBoard {
                     requests: e.requests,
                     failures: e.failures,
                     last_error: e.last_error.clone(),
+                    soft_demoted: e.soft_demoted() || e.page_level.demotes(),
+                    teammates: e.team.view(now).filter(|_| !e.failing || e.team.tripped),
                 }
             })
             .collect()
@@ -477,6 +500,14 @@ fn detail(entry: &Entry, now: Instant) -> Option<String> {
             Some(DisableReason::Config) => "disabled in config (routing.disabled)".to_string(),
             None => String::new(),
         }),
+        HealthState::Down if entry.team.tripped => Some(format!(
+            "{} (reported by teammates)",
+            entry
+                .team
+                .view(now)
+                .and_then(|v| v.detail)
+                .unwrap_or_else(|| "failures".into())
+        )),
         HealthState::Down => Some(format!(
             "{} ×{}",
             last.unwrap_or_else(|| "failures".into()),
@@ -492,6 +523,15 @@ fn detail(entry: &Entry, now: Instant) -> Option<String> {
                 Some(slow)
             } else if let Some(quality) = entry.quality.detail() {
                 Some(quality)
+            } else if !entry.failing
+                && let Some(view) = entry.team.view(now)
+            {
+                Some(format!(
+                    "{} (reported by {} teammate{})",
+                    view.detail.unwrap_or_else(|| "trouble".into()),
+                    view.members,
+                    if view.members == 1 { "" } else { "s" }
+                ))
             } else if entry.failing {
                 let failed = entry.recent.iter().filter(|f| **f).count();
                 Some(format!(
@@ -689,5 +729,56 @@ mod tests {
             board.admit_at("claude", after_timeout),
             Admission::Probe(_)
         ));
+    }
+
+    fn teammate(board: &HealthBoard, member: u64, failures: u32) {
+        board.observe(Observation::Teammate {
+            provider: "claude".into(),
+            report: super::super::TeammateReport {
+                member,
+                failures,
+                successes: 0,
+                demoted: false,
+                detail: Some("529 overloaded_error".into()),
+            },
+        });
+    }
+
+    #[test]
+    fn teammates_failures_degrade_then_open_the_breaker_but_never_disable() {
+        let board = board(3);
+        teammate(&board, 7, 1);
+        let snapshot = &board.snapshot()[0];
+        assert_eq!(snapshot.state, HealthState::Degraded);
+        assert_eq!(snapshot.teammates.as_ref().unwrap().members, 1);
+        teammate(&board, 8, 2);
+        let snapshot = &board.snapshot()[0];
+        assert_eq!(snapshot.state, HealthState::Down);
+        assert!(snapshot.teammates.as_ref().unwrap().down);
+        assert_eq!(
+            snapshot.detail.as_deref(),
+            Some("529 overloaded_error (reported by teammates)")
+        );
+        assert!(matches!(board.admit("claude"), Admission::Skip));
+        for member in 0..100 {
+            teammate(&board, member, u32::MAX);
+        }
+        assert_ne!(state(&board), HealthState::Disabled);
+    }
+
+    #[test]
+    fn a_local_success_wins_over_teammates() {
+        let board = board(3);
+        teammate(&board, 7, 3);
+        assert_eq!(state(&board), HealthState::Down);
+        board.observe(Observation::Success {
+            provider: "claude".into(),
+            first_byte: Duration::from_millis(5),
+            total: Duration::from_millis(9),
+        });
+        assert_eq!(state(&board), HealthState::Healthy);
+        teammate(&board, 7, 3);
+        assert_eq!(state(&board), HealthState::Healthy, "quiet for a cooldown");
+        assert!(board.snapshot()[0].teammates.is_none());
     }
 }

@@ -101,6 +101,20 @@ impl Breaker {
         }
     }
 
+    /// Opens a closed breaker on outside evidence (teammates' failures); `true` if it
+    /// opened now. The probe after the cooldown is local, as usual.
+    pub fn trip(&mut self, now: Instant) -> bool {
+        if self.phase != Phase::Closed {
+            return false;
+        }
+        self.open(now);
+        true
+    }
+
+    pub fn threshold(&self) -> u32 {
+        self.threshold
+    }
+
     pub fn success(&mut self) {
         self.consecutive = 0;
         self.opens = 0;

@@ -11,6 +11,7 @@ mod board;
 mod breaker;
 mod latency;
 mod soft;
+mod team;
 
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub use board::{Admission, HealthBoard, ProbeTicket};
 pub use breaker::{Breaker, Gate, MAX_COOLDOWN};
 pub use latency::LatencyWindow;
 pub use soft::{LowQuality, QualityWatch, SLOW_WINDOW, SlowWatch};
+pub use team::{TEAM_WINDOW, TeamWatch, TeammateReport, TeammatesView};
 
 use crate::providers::ProviderError;
 
@@ -121,6 +123,12 @@ pub enum Observation {
     Enable { provider: String },
     /// `switchboard.retry`: close the breaker, clear a disable and a rate limit.
     Retry { provider: String },
+    /// A teammate's report, from outside the process (team mode, DESIGN.md §8): it can
+    /// degrade, demote or (with enough failures) open the breaker, never disable.
+    Teammate {
+        provider: String,
+        report: TeammateReport,
+    },
 }
 
 /// A provider's state changed (or its status-page reading did).
@@ -137,6 +145,8 @@ pub struct ProviderHealth {
     pub name: String,
     pub kind: String,
     pub model: String,
+    /// With `kind` and `model`, what identifies the provider across teammates.
+    pub base_url: String,
     pub state: HealthState,
     /// `529 overloaded_error ×3`, `2 of last 5 failed (529 overloaded_error)`.
     pub detail: Option<String>,
@@ -153,4 +163,8 @@ pub struct ProviderHealth {
     pub failures: u64,
     /// The last error, whole.
     pub last_error: Option<ProviderError>,
+    /// A local slow or low-quality verdict holds.
+    pub soft_demoted: bool,
+    /// Teammates report trouble with it, and no local failure explains its state.
+    pub teammates: Option<TeammatesView>,
 }

@@ -129,6 +129,7 @@ impl Backend {
             &self.engine.runtime(),
             self.engine.cache_figures(),
             self.surface.serving(),
+            self.surface.team.status(),
         )
     }
 
@@ -145,7 +146,7 @@ impl Backend {
         let fresh = status_page::spawn_pollers(
             &runtime.config.providers,
             runtime.board().clone(),
-            crate::providers::shared_client(),
+            runtime.client().clone(),
             period,
         );
         let old = std::mem::replace(
@@ -155,6 +156,36 @@ impl Backend {
         for handle in old {
             handle.abort();
         }
+        self.restart_team();
+    }
+
+    /// Starts, restarts or stops team mode to match the current `[team]`.
+    fn restart_team(&self) {
+        let engine = self.engine.clone();
+        // Weak: the surface holds the team link that holds this callback.
+        let surface = Arc::downgrade(&self.surface);
+        let changed = self.status_changed.clone();
+        let runtime = self.engine.runtime();
+        let setup = runtime
+            .config
+            .team
+            .clone()
+            .map(|config| crate::team::TeamSetup {
+                config,
+                cache_ttl_secs: runtime.config.cache.ttl_secs,
+                workspace_root: runtime.config.completion.workspace_root.clone(),
+            });
+        self.surface.team.apply(
+            setup,
+            Arc::new(move || engine.runtime().board().clone()),
+            Arc::new(move || {
+                if let Some(surface) = surface.upgrade() {
+                    surface.refresh();
+                }
+                changed.notify_one();
+            }),
+        );
+        self.engine.set_shared_tier(self.surface.team.shared_tier());
     }
 
     fn encoding(&self) -> Encoding {
@@ -464,8 +495,12 @@ impl LanguageServer for Backend {
                         }
                     }
                 }
-                let value =
-                    status::status(&engine.runtime(), engine.cache_figures(), surface.serving());
+                let value = status::status(
+                    &engine.runtime(),
+                    engine.cache_figures(),
+                    surface.serving(),
+                    surface.team.status(),
+                );
                 if value == last_value {
                     continue;
                 }

@@ -17,7 +17,12 @@ impl Notification for StatusNotification {
 
 /// `serving` is the provider that answered the last completion; before any, the one
 /// the router would ask first.
-pub fn status(runtime: &Runtime, cache: Figures, serving: Option<String>) -> Value {
+pub fn status(
+    runtime: &Runtime,
+    cache: Figures,
+    serving: Option<String>,
+    team: Option<crate::team::TeamStatus>,
+) -> Value {
     let health = runtime.board().snapshot();
     let providers: Vec<Value> = runtime
         .config
@@ -67,6 +72,7 @@ pub fn status(runtime: &Runtime, cache: Figures, serving: Option<String>) -> Val
         "serving": serving.or_else(|| runtime.router().serving()),
         "providers": providers,
         "cache": {"entries": cache.entries, "hits": cache.hits, "misses": cache.misses},
+        "team": team.map(|t| json!({"name": t.name, "connected": t.connected, "members": t.members})),
     })
 }
 
@@ -92,6 +98,18 @@ pub fn summary(status: &Value) -> String {
             line.push_str(&format!(", retry in {}s", ms.div_ceil(1000)));
         }
         parts.push(line);
+    }
+    if let Some(team) = status["team"].as_object() {
+        parts.push(format!(
+            "team {}: {}, {} member(s)",
+            team["name"].as_str().unwrap_or("?"),
+            if team["connected"] == true {
+                "connected"
+            } else {
+                "not connected"
+            },
+            team["members"]
+        ));
     }
     let cache = &status["cache"];
     parts.push(format!(

@@ -56,6 +56,8 @@ struct State {
 pub struct Surface {
     state: Mutex<State>,
     wake: Notify,
+    /// Team mode's link, for the `team` diagnostic and status field.
+    pub team: Arc<crate::team::TeamSlot>,
 }
 
 impl Surface {
@@ -188,7 +190,9 @@ impl Surface {
                         None => Range::new(Position::new(line, 0), Position::new(line, 1)),
                     };
                     let health = settled_cooldowns(&mut state.cooldowns, health);
-                    let diagnostics = diagnostics(runtime, &health, &state.problems, range);
+                    let team = self.team.status();
+                    let diagnostics =
+                        diagnostics(runtime, &health, &state.problems, team.as_ref(), range);
                     if state.published.as_ref() == Some(&(active.clone(), diagnostics.clone())) {
                         return;
                     }
@@ -428,6 +432,7 @@ pub fn diagnostics(
     runtime: &Runtime,
     health: &[ProviderHealth],
     problems: &[ConfigProblem],
+    team: Option<&crate::team::TeamStatus>,
     range: Range,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -437,6 +442,19 @@ pub fn diagnostics(
             DiagnosticSeverity::ERROR,
             "config-error",
             problem.message.clone(),
+            None,
+            None,
+        ));
+    }
+    if let Some(team) = team.filter(|t| !t.connected) {
+        out.push(diagnostic(
+            range,
+            DiagnosticSeverity::INFORMATION,
+            "team",
+            format!(
+                "team {}: Redis at {} unreachable — working alone, reconnecting",
+                team.name, team.redis
+            ),
             None,
             None,
         ));
@@ -469,6 +487,34 @@ pub fn diagnostics(
         };
         let href = h.status_page.as_deref();
         let name = Some(provider.name.as_str());
+        if let Some(view) = &h.teammates
+            && matches!(h.state, HealthState::Degraded | HealthState::Down)
+        {
+            out.push(diagnostic(
+                range,
+                DiagnosticSeverity::INFORMATION,
+                "team",
+                format!(
+                    "team {}: {} {} for {} teammate{} ({}) — using {}",
+                    team.map_or("", |t| t.name.as_str()),
+                    provider.name,
+                    if view.down { "down" } else { "degraded" },
+                    view.members,
+                    if view.members == 1 { "" } else { "s" },
+                    view.detail.as_deref().unwrap_or("failing"),
+                    serving
+                        .as_deref()
+                        .filter(|s| *s != provider.name)
+                        .map_or_else(
+                            || "the next provider".to_string(),
+                            |s| self::label(runtime, s)
+                        )
+                ),
+                href,
+                name,
+            ));
+            continue;
+        }
         match h.state {
             HealthState::Healthy => {}
             HealthState::Degraded => {

@@ -69,6 +69,17 @@ impl fmt::Display for ProviderError {
 /// The most a response body may be, read from the wire.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// What to check for the two network failures a user can fix in `[network]`.
+fn network_hint(message: &str) -> &'static str {
+    if message.contains("invalid peer certificate") || message.contains("UnknownIssuer") {
+        " — if a proxy or firewall re-signs TLS, add its root certificate with [network] ca_file"
+    } else if message.contains("tunnel error") {
+        " — the proxy refused the tunnel: check [network] proxy (or HTTPS_PROXY) and its credentials"
+    } else {
+        ""
+    }
+}
+
 impl ProviderError {
     fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         ProviderError {
@@ -166,6 +177,7 @@ impl ProviderError {
             message.push_str(&inner.to_string());
             source = inner.source();
         }
+        message.push_str(network_hint(&message));
         let mut e = Self::new(ErrorClass::Retryable, message);
         e.code = Some(kind.to_string());
         e

@@ -12,25 +12,10 @@ use tokio::time::timeout_at;
 use super::error::{MAX_BODY_BYTES, ProviderError};
 
 /// One HTTP client for every provider: connections are reused across requests,
-/// which is most of the latency budget.
+/// which is most of the latency budget. This is the client for the default `[network]`
+/// settings; a runtime uses [`super::client_for`] its own.
 pub fn shared_client() -> reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .user_agent(concat!("switchboard-ls/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(Duration::from_secs(5))
-                .pool_idle_timeout(Duration::from_secs(90))
-                .tcp_nodelay(true)
-                .build()
-                .unwrap_or_else(|err| {
-                    tracing::warn!(
-                        "HTTP client with custom settings failed ({err}); using defaults"
-                    );
-                    reqwest::Client::new()
-                })
-        })
-        .clone()
+    super::client_for(&crate::config::NetworkSettings::default())
 }
 
 /// Set once, when an attempt's response starts arriving; the router's hedging waits on it.

@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 mod chat_prompt;
+mod client;
 pub mod codestral;
 mod error;
 mod fim;
@@ -24,6 +25,7 @@ use futures_util::future::BoxFuture;
 
 use crate::config::{ProviderConfig, ProviderKind};
 
+pub use client::{client_for, environment_proxy};
 pub use error::{ErrorClass, MAX_BODY_BYTES, ProviderError, redact_secrets};
 pub use fim::fim_prompt;
 pub use http::{Attempt, FirstByte, KeyHeader, StreamedText, post_json, shared_client};

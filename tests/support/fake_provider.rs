@@ -182,6 +182,8 @@ struct Shared {
 
 pub struct FakeProvider {
     url: String,
+    /// The PEM of the test CA that signed the fake's certificate, when it serves HTTPS.
+    ca_pem: Option<String>,
     shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -190,6 +192,18 @@ pub struct FakeProvider {
 impl FakeProvider {
     /// Starts a fake on 127.0.0.1 with an ephemeral port; answers `Reply::ok("")` by default.
     pub fn start() -> FakeProvider {
+        Self::start_with(None)
+    }
+
+    /// Starts a fake that serves HTTPS (`https://127.0.0.1:PORT`) with a certificate
+    /// signed by a CA made for it alone: only a client given [`FakeProvider::ca_pem`]
+    /// trusts it.
+    pub fn start_tls() -> FakeProvider {
+        Self::start_with(Some(TestTls::generate()))
+    }
+
+    fn start_with(tls: Option<TestTls>) -> FakeProvider {
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
         let shared = Arc::new(Shared {
             schedule: Mutex::new(Schedule::default()),
             changed: Condvar::new(),
@@ -213,7 +227,8 @@ impl FakeProvider {
                         .await
                         .expect("bind fake provider");
                     let addr = listener.local_addr().expect("local addr");
-                    url_tx.send(format!("http://{addr}")).ok();
+                    let scheme = if tls.is_some() { "https" } else { "http" };
+                    url_tx.send(format!("{scheme}://{addr}")).ok();
                     let app = Router::new()
                         .fallback(handle)
                         .with_state(thread_shared.clone());
@@ -221,12 +236,25 @@ impl FakeProvider {
                         inner: listener,
                         shared: thread_shared,
                     };
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = shutdown_rx.await;
-                        })
-                        .await
-                        .ok();
+                    let shutdown = async {
+                        let _ = shutdown_rx.await;
+                    };
+                    match tls {
+                        None => axum::serve(listener, app)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                            .ok(),
+                        Some(tls) => {
+                            let listener = TlsListener {
+                                inner: listener,
+                                acceptor: tokio_rustls::TlsAcceptor::from(tls.server),
+                            };
+                            axum::serve(listener, app)
+                                .with_graceful_shutdown(shutdown)
+                                .await
+                                .ok()
+                        }
+                    };
                 });
                 // Hung handlers are abandoned with the runtime.
                 runtime.shutdown_timeout(Duration::from_millis(100));
@@ -237,15 +265,21 @@ impl FakeProvider {
             .expect("fake provider did not start");
         FakeProvider {
             url,
+            ca_pem,
             shared,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         }
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` for [`FakeProvider::start_tls`]).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The PEM of the CA that signed an HTTPS fake's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Queues one reply; queued replies are used first, in order.
@@ -433,6 +467,80 @@ impl AsyncWrite for CountedStream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS
+
+/// A CA made at test time and the server configuration for a certificate it signed for
+/// `127.0.0.1` and `localhost`.
+struct TestTls {
+    ca_pem: String,
+    server: Arc<tokio_rustls::rustls::ServerConfig>,
+}
+
+impl TestTls {
+    fn generate() -> TestTls {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "switchboard test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let server_key = KeyPair::generate().expect("server key");
+        let server_params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+                .expect("server params");
+        let server_cert = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("server certificate");
+
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+        let server = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+            tokio_rustls::rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![server_cert.der().clone()], key)
+        .expect("server TLS config");
+        TestTls {
+            ca_pem: ca_cert.pem(),
+            server: Arc::new(server),
+        }
+    }
+}
+
+/// Accepts TCP connections (counted) and completes each TLS handshake before handing
+/// the stream to axum; a client that refuses the certificate is simply not served.
+struct TlsListener {
+    inner: CountingListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<CountedStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = self.inner.accept().await;
+            let handshake = self.acceptor.accept(stream);
+            if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(5), handshake).await {
+                return (stream, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
     }
 }
 

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 pub mod fake_provider;
 pub mod lsp_client;
+pub mod redis_server;
+pub mod tinyproxy;
 
 use serde_json::{Value, json};
 

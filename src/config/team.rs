@@ -3,16 +3,29 @@
 
 use serde_json::Value;
 
+use super::Secret;
+use super::network::redact_url;
+
 /// Where the Redis password comes from; never from a URL in a file.
 pub const PASSWORD_ENV: &str = "SWITCHBOARD_REDIS_PASSWORD";
 
 /// Team mode as configured; `None` from [`parse`] means team mode is off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamConfig {
+    /// As configured: print it only through [`redact_url`].
     pub redis_url: String,
     pub name: String,
     pub share_health: bool,
     pub share_cache: bool,
+    /// `SWITCHBOARD_REDIS_PASSWORD`, read when the config is loaded.
+    pub password: Option<Secret>,
+}
+
+impl TeamConfig {
+    /// The URL safe to print.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.redis_url)
+    }
 }
 
 /// Reads the `[team]` table. Team mode is on only when `redis_url` is a non-empty string;
@@ -23,7 +36,7 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
         other => {
             problems.push(format!(
                 "team: expected a table, got {}",
-                crate::config::type_name(other)
+                super::type_name(other)
             ));
             return None;
         }
@@ -33,6 +46,7 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
         name: String::new(),
         share_health: true,
         share_cache: false,
+        password: None,
     };
     for (key, value) in table {
         match (key.as_str(), value) {
@@ -42,11 +56,11 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
             ("share_cache", Value::Bool(on)) => config.share_cache = *on,
             ("redis_url" | "name", other) => problems.push(format!(
                 "team.{key}: expected a string, got {}",
-                crate::config::type_name(other)
+                super::type_name(other)
             )),
             ("share_health" | "share_cache", other) => problems.push(format!(
                 "team.{key}: expected true or false, got {}",
-                crate::config::type_name(other)
+                super::type_name(other)
             )),
             _ => problems.push(format!("team.{key}: unknown key (ignored)")),
         }
@@ -76,27 +90,8 @@ pub fn parse(section: Option<&Value>, problems: &mut Vec<String>) -> Option<Team
         ));
         return None;
     }
+    config.password = super::provider::read_key(PASSWORD_ENV);
     Some(config)
-}
-
-/// The URL with any password (or lone user-info secret) replaced by `***`, for
-/// `switchboard-ls config`, logs and diagnostics.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_string();
-    };
-    let user = match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{user}:***"),
-        None if userinfo.is_empty() => String::new(),
-        // `redis://secret@host` puts the password where a user name would be.
-        None => "***".to_string(),
-    };
-    format!("{scheme}://{user}@{host}{tail}")
 }
 
 #[cfg(test)]
@@ -162,7 +157,6 @@ mod tests {
             redact_url("redis://u:pw@h:6379/0"),
             "redis://u:***@h:6379/0"
         );
-        assert_eq!(redact_url("rediss://:pw@h"), "rediss://:***@h");
         assert_eq!(redact_url("redis://pw@h/1"), "redis://***@h/1");
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
         assert_eq!(redact_url("redis://u:p@ss@h"), "redis://u:***@h");

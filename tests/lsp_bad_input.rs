@@ -86,7 +86,7 @@ fn changes_to_an_unopened_document_are_ignored() {
     let list = client.completion("file:///never-opened.rs", 0, 1);
     assert_eq!(list["items"], json!([]));
     assert_alive(&mut client);
-    assert!(client.stderr().contains("not open"));
+    assert!(client.wait_stderr("not open").contains("not open"));
 }
 
 #[test]

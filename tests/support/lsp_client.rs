@@ -141,6 +141,19 @@ impl LspClient {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).to_string()
     }
 
+    /// Waits (10 s at most) until the server's stderr, read on another thread, contains
+    /// `needle`; its stderr so far either way.
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.stderr();
+            if text.contains(needle) || Instant::now() > end {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn send(&mut self, message: &Value) {
         let body = message.to_string();
         self.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());

@@ -425,7 +425,7 @@ fn config_shows_the_team_with_every_password_redacted() {
 }
 
 /// A member of `acme` sharing its cache, working in its own clone of one repository.
-fn cache_member(redis: &RedisServer, good: &FakeProvider) -> LspClient {
+fn cache_member(redis: &RedisServer, good: &FakeProvider, name: &str) -> LspClient {
     let env = Box::leak(Box::new(TestEnv::new().with("OPENAI_FIM_API_KEY", CANARY)));
     let clone = env.path().join("clone");
     std::fs::create_dir_all(clone.join(".git")).unwrap();
@@ -441,7 +441,7 @@ fn cache_member(redis: &RedisServer, good: &FakeProvider) -> LspClient {
         "capabilities": {},
         "initializationOptions": {
             "routing": {"hedge_ms": "off", "status_poll_secs": 0},
-            "provider": [provider("gpt", good)],
+            "provider": [provider(name, good)],
             "team": {"redis_url": redis.url(), "name": "acme", "share_cache": true},
         },
     }));
@@ -473,8 +473,9 @@ fn a_teammate_on_the_same_repository_is_served_from_the_shared_cache_and_exclude
     };
     let good = FakeProvider::start();
     good.set_default(Reply::ok("from_a"));
-    let mut a = cache_member(&redis, &good);
-    let mut b = cache_member(&redis, &good);
+    let mut a = cache_member(&redis, &good, "gpt");
+    // B calls the same provider by another name, and sees its own name for A's answer.
+    let mut b = cache_member(&redis, &good, "fim");
     let uri = "file:///somewhere/src/main.rs";
     a.open(uri, "rust", CODE);
     b.open(uri, "rust", CODE);
@@ -499,7 +500,7 @@ fn a_teammate_on_the_same_repository_is_served_from_the_shared_cache_and_exclude
     let second = b.completion(uri, 0, CODE.len() as u32)["items"][0].clone();
     assert_eq!(second["textEdit"]["newText"], "from_a");
     assert_eq!(second["data"]["cached"], true, "{second}");
-    assert_eq!(second["data"]["provider"], "gpt");
+    assert_eq!(second["data"]["provider"], "fim");
     assert_eq!(
         good.completion_requests().len(),
         1,
@@ -534,7 +535,7 @@ fn a_stalled_redis_never_holds_a_completion() {
     };
     let good = FakeProvider::start();
     good.set_default(Reply::ok("from_provider"));
-    let mut a = cache_member(&redis, &good);
+    let mut a = cache_member(&redis, &good, "gpt");
     let uri = "file:///somewhere/src/lib.rs";
     a.open(uri, "rust", CODE);
     // Redis answers nothing for 5 s: every lookup and store is stuck behind the sleep.

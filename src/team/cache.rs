@@ -15,7 +15,7 @@ use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::link;
+use super::{BoardSource, link, message};
 use crate::cache::{ContextKey, MAX_ENTRY_BYTES, SharedAnswer, SharedLookup, SharedTier};
 
 /// Stores waiting for the writer; past this, new ones are dropped.
@@ -31,6 +31,10 @@ struct Value {
     text: String,
     provider: String,
     model: String,
+    /// The provider's identity across members (kind + base URL + model, hashed), so a
+    /// member that names it differently shows its own name for it.
+    #[serde(default)]
+    id: Option<String>,
 }
 
 pub struct SharedCache {
@@ -38,6 +42,7 @@ pub struct SharedCache {
     commands: CommandSlot,
     connected: Arc<AtomicBool>,
     writes: mpsc::Sender<(String, Vec<u8>)>,
+    boards: BoardSource,
 }
 
 impl SharedCache {
@@ -48,6 +53,7 @@ impl SharedCache {
         ttl_secs: u64,
         commands: CommandSlot,
         connected: Arc<AtomicBool>,
+        boards: BoardSource,
     ) -> (Arc<SharedCache>, tokio::task::JoinHandle<()>) {
         let (writes, mut queue) = mpsc::channel::<(String, Vec<u8>)>(WRITE_QUEUE);
         let slot = commands.clone();
@@ -73,6 +79,7 @@ impl SharedCache {
             commands,
             connected,
             writes,
+            boards,
         });
         (tier, writer)
     }
@@ -98,6 +105,7 @@ impl SharedTier for SharedCache {
             return Box::pin(std::future::ready(None));
         };
         let key = self.key(key);
+        let boards = self.boards.clone();
         Box::pin(async move {
             let mut get = redis::cmd("GET");
             get.arg(key);
@@ -110,9 +118,17 @@ impl SharedTier for SharedCache {
                 return None;
             }
             let value: Value = serde_json::from_slice(&bytes).ok()?;
+            // This member's name for the provider, when it has the same one.
+            let local = value.id.as_deref().and_then(|id| {
+                boards()
+                    .snapshot()
+                    .into_iter()
+                    .find(|h| message::provider_id(&h.kind, &h.base_url, &h.model) == id)
+                    .map(|h| h.name)
+            });
             Some(SharedAnswer {
                 text: value.text,
-                provider: value.provider,
+                provider: local.unwrap_or(value.provider),
                 model: value.model,
             })
         })
@@ -122,10 +138,16 @@ impl SharedTier for SharedCache {
         if !self.connected.load(Ordering::Relaxed) || answer.text.len() > MAX_ENTRY_BYTES {
             return;
         }
+        let id = (self.boards)()
+            .snapshot()
+            .into_iter()
+            .find(|h| h.name == answer.provider)
+            .map(|h| message::provider_id(&h.kind, &h.base_url, &h.model));
         let value = Value {
             text: answer.text,
             provider: answer.provider,
             model: answer.model,
+            id,
         };
         let Ok(bytes) = serde_json::to_vec(&value) else {
             return;

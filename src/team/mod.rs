@@ -121,6 +121,7 @@ impl Team {
                 setup.cache_ttl_secs,
                 commands.clone(),
                 shared.connected.clone(),
+                boards.clone(),
             );
             team.tier = Some(tier);
             team.tasks.push(writer);

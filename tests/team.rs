@@ -340,7 +340,7 @@ fn a_hostile_publisher_never_crashes_disables_or_starves_and_a_local_success_win
         b"not json".to_vec(),
         br#"{"v":1,"member":12,"providers":"all"}"#.to_vec(),
         br#"{"v":1,"member":"00000000000000bb","providers":[{"id":7,"failures":"many"}]}"#.to_vec(),
-        format!(r#"{{"v":1,"member":"00000000000000cc","pad":"{}"}}"#, "x".repeat(2 << 20)).into_bytes(),
+        format!(r#"{{"v":1,"member":"00000000000000cc","pad":"{}"}}"#, "x".repeat(256 << 10)).into_bytes(),
         br#"{"v":1,"member":"00000000000000dd","providers":[{"id":"ffffffffffffffffffffffffffffffff","failures":1,"detail":"Incorrect API key provided: sk-x"}]}"#.to_vec(),
     ];
     // One member claiming the provider down, over and over, and a crowd of invented ones.

@@ -340,3 +340,36 @@ fn the_stale_answer_is_served_once_every_provider_is_past_its_hedge_point() {
         "gpt was asked at claude's hedge point"
     );
 }
+
+#[test]
+fn past_the_hedge_point_with_nothing_else_to_show_the_late_cloud_answer_is_served() {
+    let fake = FakeProvider::start();
+    fake.set_default(Reply::delayed("total + 1", Duration::from_millis(600)));
+    let env = Box::leak(Box::new(TestEnv::new().with("FAKE_KEY", "k")));
+    let mut client = LspClient::spawn(env);
+    client.initialize(json!({
+        "cache": {"ttl_secs": 0, "path": "off"},
+        "routing": {"hedge_ms": 100, "retries": 0, "status_poll_secs": 0},
+        "provider": [{"name": "claude", "kind": "openai-fim", "model": "m",
+                      "base_url": format!("{}/v1", fake.url()), "api_key_env": "FAKE_KEY",
+                      "status_page": "", "timeout_ms": 5000}],
+    }));
+    // A new context (no stale answer) where the local engine has nothing to offer.
+    let uri = "file:///project/src/new.py";
+    client.open(uri, "python", "q = ");
+    // (Checked: the same document with the local engine alone gets no suggestion.)
+    let mut local = LspClient::spawn(Box::leak(Box::new(TestEnv::new())));
+    local.initialize(json!({"cache": {"path": "off"}, "provider": []}));
+    local.open(uri, "python", "q = ");
+    let local_alone = local.completion(uri, 0, 4);
+    assert!(local.shutdown().success());
+    assert_eq!(
+        local_alone["items"],
+        json!([]),
+        "the local engine must have nothing here: {local_alone}"
+    );
+
+    let result = client.completion(uri, 0, 4);
+    assert_eq!(result["items"][0]["data"]["provider"], "claude", "{result}");
+    assert_eq!(result["items"][0]["textEdit"]["newText"], "total + 1");
+}

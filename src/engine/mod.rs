@@ -354,20 +354,25 @@ impl Engine {
             Joined::Same(f) => (f, None, true),
             Joined::TypedAhead { flight, typed } => (flight, Some(typed), true),
         };
-        // Nothing waits past usefulness (DESIGN.md §4): when the one cloud provider that
+        // Nothing waits past usefulness (DESIGN.md §4): when every cloud provider that
         // can answer is past its hedge point, the stale answer (or the local engine's)
         // is served then, and the flight finishes in the background to refresh the cache.
+        // When neither has anything, the cloud's late answer is still better than none.
         let patience = runtime.router().usefulness_limit();
         let result = match patience {
             Some(limit) if typed.is_none() => {
                 match tokio::time::timeout(limit, flight_wait.wait()).await {
                     Ok(result) => result,
-                    Err(_) => {
-                        flight_wait.detach();
-                        return self
-                            .past_usefulness(&runtime, key, &provider_request, deadline, started)
-                            .await;
-                    }
+                    Err(_) => match self
+                        .past_usefulness(&runtime, key, &provider_request, deadline, started)
+                        .await
+                    {
+                        Some(completion) => {
+                            flight_wait.detach();
+                            return completion;
+                        }
+                        None => flight_wait.wait().await,
+                    },
                 }
             }
             _ => flight_wait.wait().await,
@@ -427,7 +432,8 @@ impl Engine {
     }
 
     /// The cloud is past its hedge point with nothing else to ask: the freshest cached
-    /// answer for this context, even stale, else the local engine's.
+    /// answer for this context, even stale, else the local engine's; `None` when neither
+    /// has a suggestion (then the cloud is waited for after all).
     async fn past_usefulness(
         &self,
         runtime: &Runtime,
@@ -435,20 +441,21 @@ impl Engine {
         request: &providers::ProviderRequest,
         deadline: Instant,
         started: Instant,
-    ) -> Completion {
+    ) -> Option<Completion> {
         if let Some(entry) = self.cache.stale(key) {
             tracing::info!("the cloud is past its hedge point: serving the stale answer");
-            return from_cache(entry.text.clone(), &entry, true, started);
+            return Some(from_cache(entry.text.clone(), &entry, true, started));
+        }
+        let routed = runtime.router.route(request, deadline, false).await;
+        let text = runtime.clean(&routed, request);
+        if text.trim().is_empty() {
+            tracing::debug!(
+                "the cloud is past its hedge point, but nothing else has a suggestion: waiting on"
+            );
+            return None;
         }
         tracing::info!("the cloud is past its hedge point: serving the local engine's answer");
-        let routed = runtime.router.route(request, deadline, false).await;
-        finish(
-            runtime.clean(&routed, request),
-            &routed,
-            false,
-            false,
-            started,
-        )
+        Some(finish(text, &routed, false, false, started))
     }
 
     /// Every cloud provider failed: the freshest cached answer for this context, even

@@ -25,6 +25,8 @@ SCHEMA = {
         "breaker_cooldown_ms": int, "status_poll_secs": int, "notify": str,
         "order": list, "disabled": list, "slow_ms": (str, int), "quality_failures": int,
     },
+    "network": {"proxy": str, "ca_file": str, "prewarm": bool},
+    "team": {"redis_url": str, "name": str, "share_health": bool, "share_cache": bool},
     "provider": {
         "name": str, "kind": str, "model": str, "base_url": str, "api_key_env": str,
         "timeout_ms": int, "status_page": str, "status_component": str, "fim_template": str,
@@ -71,7 +73,7 @@ def config_problems(config):
                 expected = SCHEMA[section].get(key)
                 if expected is None:
                     problems.append(f"unknown key {section}.{key}")
-                elif not isinstance(item, expected) or isinstance(item, bool):
+                elif not isinstance(item, expected) or (isinstance(item, bool) and expected is not bool):
                     problems.append(f"{section}.{key} = {item!r} has the wrong type")
             if section == "provider":
                 if table.get("kind") not in KINDS:

@@ -639,3 +639,57 @@ fn redis_down_at_start_is_said_and_joined_when_it_comes_up() {
     assert_eq!(complete(&mut a)["data"]["provider"], "gpt");
     assert!(a.shutdown().success());
 }
+
+#[test]
+fn a_redis_that_answers_errors_never_holds_or_breaks_a_completion() {
+    let Some(redis) =
+        RedisServer::start("a_redis_that_answers_errors_never_holds_or_breaks_a_completion")
+    else {
+        return;
+    };
+    let good = FakeProvider::start();
+    good.set_default(Reply::ok("from_provider"));
+    let mut a = cache_member(&redis, &good, "gpt");
+    let uri = "file:///somewhere/src/errors.rs";
+    a.open(uri, "rust", CODE);
+    // From now on every command of every connection, the subscriber's too, is refused
+    // with an error (ACL changes apply to connections already open).
+    let admin = redis::Client::open(redis.url()).unwrap();
+    let mut admin = admin.get_connection().unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("-@all")
+        .arg("+acl")
+        .query(&mut admin)
+        .unwrap();
+    // (The test does what it says: a command now gets an error back.)
+    let refused: redis::RedisResult<Option<String>> = redis::cmd("GET").arg("k").query(&mut admin);
+    assert!(refused.is_err(), "{refused:?}");
+    for i in 0..5 {
+        let text = format!("{CODE}{i}; ");
+        a.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": i + 2},
+                   "contentChanges": [{"text": text}]}),
+        );
+        let item = a.completion(uri, 0, text.len() as u32)["items"][0].clone();
+        assert_eq!(item["data"]["provider"], "gpt", "{item}");
+        assert_eq!(item["data"]["cached"], false);
+    }
+    assert_eq!(
+        good.completion_requests().len(),
+        5,
+        "each went to the provider"
+    );
+    // The server is whole: commands are answered and nothing was disabled.
+    let report = status(&mut a);
+    assert_eq!(state_of(&report, "gpt")["state"], "healthy", "{report}");
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("+@all")
+        .query(&mut admin)
+        .unwrap();
+    assert!(a.shutdown().success());
+}

@@ -27,8 +27,8 @@ pub struct NetworkSettings {
     pub ca_file: Option<PathBuf>,
     /// The certificates of `ca_file` (DER), added to the built-in roots.
     pub ca_roots: Vec<Vec<u8>>,
-    /// Keep a warm connection to each provider that may serve next (DESIGN.md §3); read
-    /// and shown, not acted on yet.
+    /// Keep a warm connection to each provider that may serve next (DESIGN.md §3;
+    /// `providers::prewarm`).
     pub prewarm: bool,
 }
 

@@ -50,7 +50,7 @@ pub struct Backend {
     pending_problems: Mutex<Vec<ConfigProblem>>,
     /// The problems last shown, so an unchanged config is not reported again.
     shown_problems: Mutex<Vec<ConfigProblem>>,
-    /// Status-page pollers of the current config.
+    /// Status-page pollers and the connection warmer of the current config.
     pollers: Mutex<Vec<JoinHandle<()>>>,
     /// Status diagnostics and messages.
     pub(super) surface: Arc<Surface>,
@@ -139,16 +139,22 @@ impl Backend {
         self.status_ui.get().copied().unwrap_or(false)
     }
 
-    /// Restarts status-page polling for the current config.
+    /// Restarts status-page polling and connection warming for the current config.
     fn restart_pollers(&self) {
         let runtime = self.engine.runtime();
         let period = Duration::from_secs(runtime.config.routing.status_poll_secs);
-        let fresh = status_page::spawn_pollers(
+        let mut fresh = status_page::spawn_pollers(
             &runtime.config.providers,
             runtime.board().clone(),
             runtime.client().clone(),
             period,
         );
+        fresh.extend(crate::providers::prewarm::spawn(
+            &runtime.config.providers,
+            runtime.board().clone(),
+            runtime.client().clone(),
+            runtime.config.network.prewarm,
+        ));
         let old = std::mem::replace(
             &mut *self.pollers.lock().unwrap_or_else(|e| e.into_inner()),
             fresh,

@@ -16,6 +16,7 @@ mod local;
 pub mod ollama;
 pub mod openai_chat;
 pub mod openai_fim;
+pub mod prewarm;
 mod sse;
 pub mod stream;
 

@@ -246,8 +246,18 @@ impl Direct {
             .enable_all()
             .build()
             .expect("runtime");
+        let client = match fake.ca_pem() {
+            // The server's client settings, with the run's CA trusted.
+            Some(pem) => reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .no_proxy()
+                .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA"))
+                .build()
+                .expect("client"),
+            None => runtime.block_on(async { switchboard_ls::providers::shared_client() }),
+        };
         Direct {
-            client: runtime.block_on(async { switchboard_ls::providers::shared_client() }),
+            client,
             runtime,
             url: format!("{}/v1/completions", fake.url()),
         }
@@ -334,13 +344,28 @@ fn cache_hit(run: &Run, table: &mut Table) {
 // 2. Cache miss vs a direct HTTP request to the same fake
 
 fn overhead(run: &Run, table: &mut Table) {
-    for (upstream, n) in [
-        (Duration::ZERO, run.n(2000, 60)),
-        (Duration::from_millis(50), run.n(300, 10)),
+    for (upstream, n, tls) in [
+        (Duration::ZERO, run.n(2000, 60), false),
+        (Duration::from_millis(50), run.n(300, 10), false),
+        (Duration::ZERO, run.n(2000, 60), true),
+        (Duration::from_millis(50), run.n(300, 10), true),
     ] {
-        let fake = FakeProvider::start();
+        // Over TLS the fake's certificate comes from a CA made for this run, trusted by the
+        // server through `[network] ca_file` (as behind a TLS-inspecting proxy).
+        let fake = if tls {
+            FakeProvider::start_tls()
+        } else {
+            FakeProvider::start()
+        };
         fake.set_default(Reply::delayed(ANSWER, upstream));
-        let server = Server::start(options(vec![fim_provider("a", &fake)], json!({})));
+        let mut server_options = options(vec![fim_provider("a", &fake)], json!({}));
+        if let Some(pem) = fake.ca_pem() {
+            let ca_file = std::env::temp_dir()
+                .join(format!("switchboard-bench-ca-{}.pem", std::process::id()));
+            std::fs::write(&ca_file, pem).expect("write the CA file");
+            server_options["network"] = json!({"ca_file": ca_file});
+        }
+        let server = Server::start(server_options);
         let direct = Direct::new(&fake);
         let doc = Doc::new("miss", n + 200);
         server.open(&doc.uri, &doc.text);
@@ -366,7 +391,11 @@ fn overhead(run: &Run, table: &mut Table) {
         }
         server.shutdown();
         let (lsp, http) = (Samples::new(via_lsp), Samples::new(straight));
-        let label = format!("{} ms upstream", upstream.as_millis());
+        let label = format!(
+            "{} ms upstream{}",
+            upstream.as_millis(),
+            if tls { ", TLS" } else { "" }
+        );
         table.timed(
             &format!("2. direct HTTP to the fake, {label}"),
             &http,

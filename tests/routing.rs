@@ -372,8 +372,9 @@ fn eight_hanging_completions_do_not_freeze_the_server() {
     assert!(status(&mut client)["providers"].is_array());
     // None of the eight waited on the hung providers: once both were past their hedge
     // points, each was answered from what was left (DESIGN §4: nothing waits past
-    // usefulness), while the upstream calls hang on in the background. Shutdown is
-    // still answered.
+    // usefulness), while the upstream calls hang on in the background; the one whose
+    // document was edited meanwhile is superseded (an empty answer). Shutdown is still
+    // answered.
     for id in hanging {
         let response = client.wait_response(id);
         let provider = &response["result"]["items"][0]["data"]["provider"];

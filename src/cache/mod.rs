@@ -346,20 +346,9 @@ pub fn typed_through(prefix: &str, entry: &Entry) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn request(prefix: &str, suffix: &str) -> ProviderRequest {
-        ProviderRequest {
-            prefix: prefix.into(),
-            suffix: suffix.into(),
-            language: "rust".into(),
-            path: None,
-            max_tokens: 64,
-            single_line: false,
-            document: Arc::from(""),
-            cursor: 0,
-            neighbours: Default::default(),
-        }
+        ProviderRequest::around(prefix, suffix, "rust")
     }
 
     fn memory_only(capacity: usize) -> Cache {

@@ -275,19 +275,11 @@ fn is_distinct_code(body: &str, start: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn request(prefix: &str, suffix: &str, single_line: bool) -> ProviderRequest {
         ProviderRequest {
-            prefix: prefix.into(),
-            suffix: suffix.into(),
-            language: "rust".into(),
-            path: None,
-            max_tokens: 64,
             single_line,
-            document: Arc::from(""),
-            cursor: 0,
-            neighbours: Default::default(),
+            ..ProviderRequest::around(prefix, suffix, "rust")
         }
     }
 

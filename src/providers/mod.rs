@@ -53,6 +53,24 @@ pub struct ProviderRequest {
     pub neighbours: Neighbours,
 }
 
+#[cfg(test)]
+impl ProviderRequest {
+    /// A request with this code around the cursor and nothing else, for unit tests.
+    pub fn around(prefix: &str, suffix: &str, language: &str) -> ProviderRequest {
+        ProviderRequest {
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            language: language.into(),
+            path: None,
+            max_tokens: 64,
+            single_line: false,
+            document: Arc::from(""),
+            cursor: 0,
+            neighbours: Default::default(),
+        }
+    }
+}
+
 /// Other open documents for the local engine, fetched only if it runs: a cloud
 /// answer or a cache hit never pays for copying them.
 #[derive(Clone, Default)]

@@ -115,20 +115,9 @@ fn is_echo(text: &str, request: &ProviderRequest) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn request(prefix: &str, suffix: &str) -> ProviderRequest {
-        ProviderRequest {
-            prefix: prefix.into(),
-            suffix: suffix.into(),
-            language: "python".into(),
-            path: None,
-            max_tokens: 64,
-            single_line: false,
-            document: Arc::from(""),
-            cursor: 0,
-            neighbours: Default::default(),
-        }
+        ProviderRequest::around(prefix, suffix, "python")
     }
 
     #[test]

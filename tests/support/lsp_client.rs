@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -92,7 +92,8 @@ pub struct LspClient {
     /// Every notification and server request seen, in order.
     pub seen: Vec<Value>,
     next_id: i64,
-    stderr: Arc<Mutex<Vec<u8>>>,
+    /// What the server wrote to stderr, and a signal for each new chunk of it.
+    stderr: Arc<(Mutex<Vec<u8>>, Condvar)>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
     closed: bool,
 }
@@ -111,7 +112,7 @@ impl LspClient {
         let stdin = child.stdin.take().expect("stdin");
         let (tx, rx) = channel();
         std::thread::spawn(move || read_messages(stdout, tx));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let sink = stderr.clone();
         let stderr_reader = std::thread::spawn(move || {
             let mut reader = BufReader::new(stderr_pipe);
@@ -120,7 +121,8 @@ impl LspClient {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
+                sink.1.notify_all();
             }
         });
         LspClient {
@@ -138,20 +140,19 @@ impl LspClient {
 
     /// Everything the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).to_string()
+        String::from_utf8_lossy(&self.stderr.0.lock().unwrap()).to_string()
     }
 
     /// Waits (10 s at most) until the server's stderr, read on another thread, contains
     /// `needle`; its stderr so far either way.
     pub fn wait_stderr(&self, needle: &str) -> String {
-        let end = Instant::now() + Duration::from_secs(10);
-        loop {
-            let text = self.stderr();
-            if text.contains(needle) || Instant::now() > end {
-                return text;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let (text, written) = &*self.stderr;
+        let (text, _) = written
+            .wait_timeout_while(text.lock().unwrap(), Duration::from_secs(10), |text| {
+                !String::from_utf8_lossy(text).contains(needle)
+            })
+            .unwrap();
+        String::from_utf8_lossy(&text).to_string()
     }
 
     pub fn send(&mut self, message: &Value) {
@@ -395,7 +396,7 @@ impl LspClient {
         if let Some(reader) = reader {
             let _ = reader.join();
         }
-        let text = String::from_utf8_lossy(&stderr.lock().unwrap()).to_string();
+        let text = String::from_utf8_lossy(&stderr.0.lock().unwrap()).to_string();
         (status, text)
     }
 

@@ -137,21 +137,26 @@ export async function deactivate(): Promise<void> {
 let startedWith = "";
 let configSent = "";
 
+/** The user's `switchboard.*` values from the settings files, read once per look. */
+function settingsFiles(): Record<string, unknown> {
+  return readUserSettingsFiles(userSettingsFiles(globalStorage));
+}
+
 /** The server settings (`switchboard.server.*`) as they are now, to compare. */
-function serverSettings(): string {
+function serverSettings(fromFiles: Record<string, unknown>): string {
   const settings = vscode.workspace.getConfiguration("switchboard");
-  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
-  const read = (key: string) => withFileValue(settings.inspect(key), `switchboard.${key}`, fromFiles)?.globalValue;
-  return JSON.stringify([read("server.path"), settings.get("server.log") ?? read("server.log")]);
+  const path = withFileValue(settings.inspect("server.path"), "switchboard.server.path", fromFiles)?.globalValue;
+  return JSON.stringify([path, settings.get("server.log")]);
 }
 
 /** Restarts the server when its own settings changed, else sends the new config. */
 function settingsMayHaveChanged(): void {
-  if (serverSettings() !== startedWith) {
+  const fromFiles = settingsFiles();
+  if (serverSettings(fromFiles) !== startedWith) {
     void restart();
     return;
   }
-  const config = currentConfig();
+  const config = currentConfig(fromFiles);
   if (client?.isRunning() && JSON.stringify(config) !== configSent) {
     configSent = JSON.stringify(config);
     void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { switchboard: config } });
@@ -198,9 +203,8 @@ const statusCapability: StaticFeature = {
   clear() {},
 };
 
-function currentConfig(): ServerConfig {
+function currentConfig(fromFiles = settingsFiles()): ServerConfig {
   const settings = vscode.workspace.getConfiguration("switchboard");
-  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
   return buildServerConfig((key) => withFileValue(settings.inspect(key), `switchboard.${key}`, fromFiles));
 }
 
@@ -223,9 +227,9 @@ async function start(): Promise<void> {
   // Read now, not at activation: a remote window's settings may arrive later, and the
   // retries below read them again.
   const settings = vscode.workspace.getConfiguration("switchboard");
-  startedWith = serverSettings();
+  const fromFiles = settingsFiles();
+  startedWith = serverSettings(fromFiles);
   const inspected = settings.inspect<string>("server.path");
-  const fromFiles = readUserSettingsFiles(userSettingsFiles(globalStorage));
   const setting = serverPathSetting(withFileValue(inspected, "switchboard.server.path", fromFiles));
   if (inspected?.globalValue !== setting.value && setting.value) {
     output.info(`switchboard.server.path read from the user settings file ("${setting.value}"; VS Code passed on ${JSON.stringify(inspected?.globalValue ?? null)})`);

@@ -528,6 +528,22 @@ fn a_teammate_on_the_same_repository_is_served_from_the_shared_cache_and_exclude
     }
 }
 
+/// `n` completions in `uri`, each after an edit that makes a context never seen before:
+/// each must be answered by the provider `gpt` itself, not from any cache.
+fn complete_fresh_contexts(a: &mut LspClient, uri: &str, n: usize) {
+    for i in 0..n {
+        let text = format!("{CODE}{i}; ");
+        a.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": i + 2},
+                   "contentChanges": [{"text": text}]}),
+        );
+        let item = a.completion(uri, 0, text.len() as u32)["items"][0].clone();
+        assert_eq!(item["data"]["provider"], "gpt", "{item}");
+        assert_eq!(item["data"]["cached"], false, "{item}");
+    }
+}
+
 #[test]
 fn a_stalled_redis_never_holds_a_completion() {
     let Some(redis) = RedisServer::start("a_stalled_redis_never_holds_a_completion") else {
@@ -540,20 +556,7 @@ fn a_stalled_redis_never_holds_a_completion() {
     a.open(uri, "rust", CODE);
     // Redis answers nothing for 5 s: every lookup and store is stuck behind the sleep.
     let stall = redis.stall(5);
-    let mut answered = 0;
-    for i in 0..5 {
-        let text = format!("{CODE}{i}; ");
-        a.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": i + 2},
-                   "contentChanges": [{"text": text}]}),
-        );
-        let item = a.completion(uri, 0, text.len() as u32)["items"][0].clone();
-        assert_eq!(item["data"]["provider"], "gpt");
-        assert_eq!(item["data"]["cached"], false);
-        answered += 1;
-    }
-    assert_eq!(answered, 5);
+    complete_fresh_contexts(&mut a, uri, 5);
     assert_eq!(
         good.completion_requests().len(),
         5,
@@ -666,17 +669,7 @@ fn a_redis_that_answers_errors_never_holds_or_breaks_a_completion() {
     // (The test does what it says: a command now gets an error back.)
     let refused: redis::RedisResult<Option<String>> = redis::cmd("GET").arg("k").query(&mut admin);
     assert!(refused.is_err(), "{refused:?}");
-    for i in 0..5 {
-        let text = format!("{CODE}{i}; ");
-        a.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": i + 2},
-                   "contentChanges": [{"text": text}]}),
-        );
-        let item = a.completion(uri, 0, text.len() as u32)["items"][0].clone();
-        assert_eq!(item["data"]["provider"], "gpt", "{item}");
-        assert_eq!(item["data"]["cached"], false);
-    }
+    complete_fresh_contexts(&mut a, uri, 5);
     assert_eq!(
         good.completion_requests().len(),
         5,

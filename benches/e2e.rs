@@ -301,29 +301,40 @@ fn cache_hit(run: &Run, table: &mut Table) {
     let upstream_before = fake.completion_requests().len();
     let n = run.n(3000, 100);
     let mut times = Vec::with_capacity(n);
+    let mut empty = Vec::with_capacity(n);
     let mut cached = 0;
     for _ in 0..n {
+        // The same-run baseline of DESIGN §7: a request the server answers with nothing
+        // to do (an unknown method), interleaved so drift hits both alike.
+        empty.push(server.request("switchboard/benchPing", Value::Null).1);
         let (data, took) = server.completion(&doc.uri, line, col);
         cached += usize::from(data["cached"] == json!(true));
         times.push(took);
     }
     let upstream = fake.completion_requests().len() - upstream_before;
     server.shutdown();
-    let s = Samples::new(times);
-    let target = "p50 ≤ 0.3 ms, p99 ≤ 1 ms";
+    let (s, empty) = (Samples::new(times), Samples::new(empty));
+    table.timed(
+        "1. empty round trip (unknown method)",
+        &empty,
+        "—",
+        "baseline".into(),
+    );
+    let target = "p50 ≤ 50 µs and p99 ≤ 150 µs, or within 2× of the empty round trip";
     if cached == n {
-        let p50_met = s.p50() <= Duration::from_micros(300);
-        let p99_met = s.p99() <= Duration::from_millis(1);
+        let absolute =
+            s.p50() <= Duration::from_micros(50) && s.p99() <= Duration::from_micros(150);
+        let relative = s.p50() <= empty.p50() * 2 && s.p99() <= empty.p99() * 2;
         table.timed(
             "1. cache hit, LSP round trip",
             &s,
             target,
             verdict(
-                p50_met && p99_met,
+                absolute || relative,
                 format!(
-                    "p50 {}, p99 {}; all {n} answered `cached: true`",
-                    if p50_met { "met" } else { "missed" },
-                    if p99_met { "met" } else { "missed" }
+                    "{:.2}× the empty round trip at p50, {:.2}× at p99; all {n} answered `cached: true`",
+                    ms(s.p50()) / ms(empty.p50()),
+                    ms(s.p99()) / ms(empty.p99()),
                 ),
             ),
         );
@@ -403,12 +414,13 @@ fn overhead(run: &Run, table: &mut Table) {
             "baseline".into(),
         );
         let added = lsp.p50().saturating_sub(http.p50());
+        let added_p99 = lsp.p99().saturating_sub(http.p99());
         table.timed(
             &format!("2. cache miss, LSP round trip, {label}"),
             &lsp,
-            "overhead p50 ≤ 0.5 ms",
+            "overhead p50 ≤ 0.3 ms, p99 ≤ 1 ms",
             verdict(
-                added <= Duration::from_micros(500),
+                added <= Duration::from_micros(300) && added_p99 <= Duration::from_millis(1),
                 format!(
                     "overhead p50 {} p99 {}, ratio p50 {:.2}×{}",
                     fmt_diff(lsp.p50(), http.p50()),

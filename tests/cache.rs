@@ -192,9 +192,9 @@ fn the_default_cache_file_lives_under_xdg_cache_home() {
     client.open(URI, "rust", TEXT);
     item(&mut client, 1, 4);
     assert!(client.shutdown().success());
-    let file = env.path().join("cache/switchboard/completions-v1.jsonl");
+    let file = env.path().join("cache/switchboard/completions-v2.jsonl");
     let text = std::fs::read_to_string(&file).expect("default cache file");
-    assert!(text.starts_with("{\"format\":\"switchboard-cache\",\"version\":1}"));
+    assert!(text.starts_with("{\"format\":\"switchboard-cache\",\"version\":2}"));
 }
 
 #[test]

@@ -198,7 +198,7 @@ fn config_names_an_ignored_user_file_the_built_in_local_and_the_cache_file_used(
             .any(|l| l.starts_with("[[provider]]") && l.ends_with("# built in (always last)")),
         "{text}"
     );
-    let cache_file = env.path().join("cache/switchboard/completions-v1.jsonl");
+    let cache_file = env.path().join("cache/switchboard/completions-v2.jsonl");
     assert!(
         text.contains(&format!("path = \"{}\"", cache_file.display())),
         "{text}"

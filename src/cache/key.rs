@@ -1,73 +1,66 @@
 //! What identifies a completion context, stably across runs (the disk cache outlives
 //! the process, so std's randomly keyed hasher will not do).
 
+use xxhash_rust::xxh3::Xxh3;
+
 use crate::providers::ProviderRequest;
 
-/// Two independent 64-bit FNV-1a hashes (different offset bases): 128 bits, so a
-/// collision between two contexts is not a practical concern.
+/// A 128-bit XXH3 hash of the context: a collision between two contexts is not a
+/// practical concern, and it is a specified algorithm, so the same on every machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContextKey(pub u128);
 
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-const BASIS_A: u64 = 0xcbf2_9ce4_8422_2325;
-const BASIS_B: u64 = 0x8422_2325_cbf2_9ce4;
+/// Length-prefixed fields fed to one XXH3 stream. XXH3 reads eight bytes and more at a
+/// time: hashing a 10 KB context takes well under a microsecond, where FNV-1a, a byte
+/// at a time, took about ten — most of a cache hit's time in the server.
+struct Fields(Xxh3);
 
-#[derive(Clone, Copy)]
-struct Fnv2(u64, u64);
-
-impl Fnv2 {
+impl Fields {
     fn new() -> Self {
-        Fnv2(BASIS_A, BASIS_B)
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-            self.1 = (self.1 ^ u64::from(b.rotate_left(3))).wrapping_mul(FNV_PRIME);
-        }
+        Fields(Xxh3::new())
     }
 
     /// A length-prefixed field, so ("ab","c") and ("a","bc") differ.
-    fn field(&mut self, bytes: &[u8]) {
-        self.bytes(&(bytes.len() as u64).to_le_bytes());
-        self.bytes(bytes);
-    }
-
-    fn finish(self) -> u128 {
-        (u128::from(self.0) << 64) | u128::from(self.1)
+    fn field(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
     }
 }
 
 /// A stable 128-bit hash of length-prefixed fields, the same on every machine and
 /// build (team mode names providers and contexts with it across members).
 pub fn stable_hash(fields: &[&[u8]]) -> u128 {
-    let mut h = Fnv2::new();
+    let mut h = Fields::new();
     for field in fields {
         h.field(field);
     }
-    h.finish()
+    h.0.digest128()
 }
 
 /// The suffix and settings part of a context: what must be equal for typing through.
 pub fn suffix_hash(request: &ProviderRequest) -> u64 {
-    let mut h = Fnv2::new();
-    h.field(request.language.as_bytes());
-    h.field(request.suffix.as_bytes());
-    h.field(&request.max_tokens.to_le_bytes());
-    h.0
+    Fields::new()
+        .field(request.language.as_bytes())
+        .field(request.suffix.as_bytes())
+        .field(&request.max_tokens.to_le_bytes())
+        .0
+        .digest()
 }
 
 impl ContextKey {
     /// The key of everything that determines the answer: language, prefix window,
     /// suffix window and completion settings — not the provider.
     pub fn of(request: &ProviderRequest) -> Self {
-        let mut h = Fnv2::new();
-        h.field(request.language.as_bytes());
-        h.field(request.prefix.as_bytes());
-        h.field(request.suffix.as_bytes());
-        h.field(&request.max_tokens.to_le_bytes());
-        h.field(&[u8::from(request.single_line)]);
-        ContextKey(h.finish())
+        let key = Fields::new()
+            .field(request.language.as_bytes())
+            .field(request.prefix.as_bytes())
+            .field(request.suffix.as_bytes())
+            .field(&request.max_tokens.to_le_bytes())
+            .field(&[u8::from(request.single_line)])
+            .0
+            .digest128();
+        ContextKey(key)
     }
 
     pub fn to_hex(self) -> String {

@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(Cache::new(&settings).figures().entries, 0);
         std::fs::write(
             &path,
-            "{\"format\":\"switchboard-cache\",\"version\":1}\n{\"key\":\"zz\"}\n{broken",
+            "{\"format\":\"switchboard-cache\",\"version\":2}\n{\"key\":\"zz\"}\n{broken",
         )
         .unwrap();
         assert_eq!(Cache::new(&settings).figures().entries, 0);

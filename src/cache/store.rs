@@ -15,7 +15,8 @@ use super::Entry;
 use super::key::ContextKey;
 
 const FORMAT: &str = "switchboard-cache";
-const VERSION: u32 = 1;
+/// 2: keys are XXH3-128 (version 1 files hold FNV keys, which would never match).
+const VERSION: u32 = 2;
 /// A file bigger than this is not ours (or is damaged): ignored.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
@@ -36,7 +37,7 @@ struct Line {
     created: u64,
 }
 
-/// `$XDG_CACHE_HOME/switchboard/completions-v1.jsonl` (or `~/.cache/...`).
+/// `$XDG_CACHE_HOME/switchboard/completions-v2.jsonl` (or `~/.cache/...`).
 pub fn default_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|p| !p.is_empty())

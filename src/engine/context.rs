@@ -55,10 +55,19 @@ fn is_char_start(byte: u8) -> bool {
     (byte as i8) >= -0x40
 }
 
-/// Characters in `bytes` (a loop the compiler vectorises: a 8 KB window in well under a
-/// microsecond, where decoding it char by char took several).
+/// Characters in `bytes`: counted in byte-sized sums of up to 255 bytes, which the
+/// compiler vectorises 16 bytes at a time (an 8 KB window in well under a microsecond;
+/// decoding it char by char took several, and a `usize` count widened every byte).
 fn count_chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| is_char_start(b)).count()
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            let starts = chunk
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from(is_char_start(b))));
+            usize::from(starts)
+        })
+        .sum()
 }
 
 /// Byte index where the last `n` characters of `text` begin (0 when it has fewer).

@@ -47,6 +47,9 @@ pub struct Runtime {
     pub config: Config,
     router: Router,
     exclude: GlobSet,
+    /// The last path asked about and its answer: completions ask about the same file
+    /// again and again, and a glob set match costs a few microseconds.
+    last_exclusion: std::sync::Mutex<Option<(std::path::PathBuf, bool)>>,
     /// The HTTP client built from `config.network` (shared with runtimes whose
     /// `[network]` is the same, so a reload keeps warm connections).
     client: reqwest::Client,
@@ -80,6 +83,7 @@ impl Runtime {
             config,
             router,
             exclude,
+            last_exclusion: std::sync::Mutex::new(None),
             client,
         }
     }
@@ -117,7 +121,18 @@ impl Runtime {
 
     /// Whether `path` must never be sent to a cloud provider.
     pub fn is_excluded(&self, path: &std::path::Path) -> bool {
-        self.exclude.is_match(path)
+        let mut last = self
+            .last_exclusion
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((last_path, excluded)) = &*last
+            && last_path == path
+        {
+            return *excluded;
+        }
+        let excluded = self.exclude.is_match(path);
+        *last = Some((path.to_path_buf(), excluded));
+        excluded
     }
 }
 

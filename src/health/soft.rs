@@ -81,23 +81,37 @@ impl SlowWatch {
 
     fn judge(&mut self, bound: SlowBound) {
         let median = self.recent.quantile(0.5);
-        self.verdict = match (self.limit(bound), median) {
-            (Some(limit), Some(median)) if self.recent.len() >= SLOW_WINDOW && median > limit => {
+        self.verdict = match median {
+            // The hour's median (thousands of samples) is only looked at when the
+            // recent one could be over the bound: every answer is judged.
+            Some(median)
+                if self.recent.len() >= SLOW_WINDOW
+                    && self
+                        .limit(bound, median)
+                        .is_some_and(|limit| median > limit) =>
+            {
                 Some(median)
             }
             _ => None,
         };
     }
 
-    /// The bound in force: fixed, or (auto) 3 × the hour's median, at least 1.5 s.
-    fn limit(&self, bound: SlowBound) -> Option<Duration> {
+    /// The bound in force: fixed, or (auto) 3 × the hour's median, at least 1.5 s —
+    /// which a `recent` median at or under the floor cannot pass, so the hour is not
+    /// looked at then.
+    fn limit(&self, bound: SlowBound, recent: Duration) -> Option<Duration> {
         match bound {
             SlowBound::Off => None,
             SlowBound::Fixed(limit) => Some(limit),
+            SlowBound::Auto if recent <= AUTO_FLOOR => Some(AUTO_FLOOR),
             SlowBound::Auto => {
                 let mut hour: Vec<Duration> = self.hour.iter().map(|(_, d)| *d).collect();
-                hour.sort_unstable();
-                let median = hour.get(hour.len() / 2).copied().unwrap_or_default();
+                let middle = hour.len() / 2;
+                let median = if hour.is_empty() {
+                    Duration::ZERO
+                } else {
+                    *hour.select_nth_unstable(middle).1
+                };
                 Some((median * AUTO_FACTOR).max(AUTO_FLOOR))
             }
         }

@@ -154,6 +154,9 @@ impl Surface {
                 () = self.wake.notified() => {}
                 _ = tick.tick() => {}
             }
+            // Woken by a completion, whose response is on its way out on this same
+            // thread: let it go first.
+            tokio::task::yield_now().await;
             let runtime = engine.runtime();
             // Expired rate limits become events here, within a second.
             runtime.board().refresh();

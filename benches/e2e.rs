@@ -384,7 +384,15 @@ fn overhead(run: &Run, table: &mut Table) {
         server.completion(&doc.uri, 0, 5);
         direct.time(&doc.fim_body(1));
         let (mut via_lsp, mut straight, mut cached) = (Vec::new(), Vec::new(), 0);
+        // With an upstream wait, the server (like any process) has gone idle by the time
+        // the answer comes: an empty round trip after the same idle time is what waking
+        // it again costs on this machine, the floor under this overhead.
+        let mut idle_pings = Vec::new();
         for i in 0..n {
+            if !upstream.is_zero() && !tls {
+                std::thread::sleep(upstream);
+                idle_pings.push(server.request("switchboard/benchPing", Value::Null).1);
+            }
             let line = 100 + i;
             let body = doc.fim_body(line);
             let (l, c) = doc.end_of_line(line);
@@ -413,6 +421,14 @@ fn overhead(run: &Run, table: &mut Table) {
             "—",
             "baseline".into(),
         );
+        if !idle_pings.is_empty() {
+            table.timed(
+                &format!("2. empty round trip after {} ms idle", upstream.as_millis()),
+                &Samples::new(idle_pings),
+                "—",
+                "baseline: waking an idle server".into(),
+            );
+        }
         let added = lsp.p50().saturating_sub(http.p50());
         let added_p99 = lsp.p99().saturating_sub(http.p99());
         table.timed(

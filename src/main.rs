@@ -10,8 +10,9 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     // One thread runs everything: the work per message is microseconds, and keeping
     // it on one thread saves the cross-thread wake-ups that dominate the proxy's
-    // overhead, and the memory of per-thread allocator arenas. Blocking work (stdin,
-    // cache file writes) has tokio's blocking pool.
+    // overhead, and the memory of per-thread allocator arenas. stdin and stdout are polled
+    // by it too when they are pipes or sockets; blocking work (cache file writes, stdio
+    // when it is a file or a terminal) has tokio's blocking pool.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -34,8 +35,8 @@ fn main() -> ExitCode {
             Some(Command::Stats(args)) => cli::stats::run(args),
         }
     });
-    // Tokio reads stdin on a blocking thread that only returns when stdin closes;
-    // after `exit` the process must end without waiting for it.
+    // When stdin is a file or a terminal, tokio reads it on a blocking thread that only
+    // returns when it closes; after `exit` the process must end without waiting for it.
     runtime.shutdown_background();
     code
 }

@@ -211,7 +211,7 @@ fn a_corrupt_cache_file_is_ignored_with_a_warning_and_replaced() {
     assert!(
         client
             .stderr()
-            .contains("not a version 1 switchboard cache"),
+            .contains("not a version 2 switchboard cache"),
         "{}",
         client.stderr()
     );

@@ -9,7 +9,9 @@
 //!   the rest of the suggestion is served without asking anyone. Backspacing back to
 //!   the earlier prefix is an exact hit again.
 //! - **Stale**: when every cloud provider fails, an entry past its freshness still serves.
-//! - **Persistence** (`store.rs`): written in the background, never on the completion path.
+//! - **Persistence** (`store.rs`): written in the background, never on the completion path;
+//!   read at start on a thread of its own, so `initialize` does not wait for a full file
+//!   (the first operation that needs the entries waits for the rest of the read).
 //!
 //! Architecture invariant: the cache is a small interface (`lookup`, `stale`, `insert`,
 //! `clear`) over plain types, so a shared second tier (team mode) can sit behind it.
@@ -23,6 +25,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lru::LruCache;
@@ -98,8 +101,15 @@ struct Memory {
     path: Option<PathBuf>,
 }
 
+/// The cache file's entries, being read on a thread of their own.
+type Loading = JoinHandle<Vec<(ContextKey, Entry)>>;
+
 pub struct Cache {
     memory: Mutex<Memory>,
+    /// The file read at start, until an operation takes its entries in ([`Cache::lock`]);
+    /// `loading_pending` says so without taking this lock.
+    loading: Mutex<Option<Loading>>,
+    loading_pending: AtomicBool,
     /// One file write at a time (the background writer, `clearCache`, shutdown).
     writing: Mutex<()>,
     hits: AtomicU64,
@@ -127,7 +137,10 @@ pub fn resolve_path(settings: &CacheSettings) -> Option<PathBuf> {
 }
 
 impl Cache {
-    /// A cache configured by `settings`, filled from its file if it has one.
+    /// A cache configured by `settings`, filled from its file if it has one. The file is
+    /// read on a thread of its own: this returns at once, and the first lookup, insert
+    /// or count waits for whatever is left of the read (a 4096-entry file takes a few
+    /// milliseconds), so a server answers `initialize` without waiting for it.
     pub fn new(settings: &CacheSettings) -> Self {
         let path = resolve_path(settings);
         let cache = Cache {
@@ -147,28 +160,64 @@ impl Cache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             dirty: AtomicBool::new(false),
+            loading: Mutex::new(None),
+            loading_pending: AtomicBool::new(false),
         };
         if let Some(path) = path {
-            let entries = store::load(&path);
-            let mut memory = cache.lock();
-            for (key, entry) in entries {
-                memory.put(key, entry);
+            let read = path.clone();
+            match std::thread::Builder::new()
+                .name("cache-load".into())
+                .spawn(move || store::load(&read))
+            {
+                Ok(loading) => {
+                    *cache.loading.lock().unwrap_or_else(|e| e.into_inner()) = Some(loading);
+                    cache.loading_pending.store(true, Ordering::Release);
+                }
+                Err(_) => cache.lock_now().take_in(store::load(&path)),
             }
         }
         cache
     }
 
+    /// The entries, with the cache file's taken in first if it is still being read
+    /// (waiting for the end of the read).
     fn lock(&self) -> MutexGuard<'_, Memory> {
+        let mut memory = self.lock_now();
+        if self.loading_pending.load(Ordering::Acquire) {
+            // Under the memory lock: one caller takes the file in, the others then
+            // find it done.
+            self.loading_pending.store(false, Ordering::Release);
+            let loading = self
+                .loading
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            match loading.map(JoinHandle::join) {
+                Some(Ok(entries)) => memory.take_in(entries),
+                Some(Err(_)) => tracing::warn!("reading the cache file failed; starting empty"),
+                None => {}
+            }
+        }
+        memory
+    }
+
+    /// The entries as they are, without waiting for the file.
+    fn lock_now(&self) -> MutexGuard<'_, Memory> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Applies new settings (capacity, freshness, file) without losing entries that fit.
+    /// The same file (the config reload at `initialize`) does not wait for its read.
     pub fn reconfigure(&self, settings: &CacheSettings) {
-        let mut memory = self.lock();
+        let path = resolve_path(settings);
+        let mut memory = if path != self.lock_now().path {
+            self.lock()
+        } else {
+            self.lock_now()
+        };
         memory.lru.resize(capacity(settings));
         memory.recount();
         memory.ttl = Duration::from_secs(settings.ttl_secs);
-        let path = resolve_path(settings);
         if path != memory.path {
             // A new file: take in what it holds, and write there from now on.
             if let Some(path) = &path {
@@ -263,7 +312,7 @@ impl Cache {
     }
 
     pub fn path(&self) -> Option<PathBuf> {
-        self.lock().path.clone()
+        self.lock_now().path.clone()
     }
 
     /// Writes the cache file if anything changed since the last write. Blocking: call
@@ -273,24 +322,38 @@ impl Cache {
         if !self.dirty.swap(false, Ordering::Relaxed) {
             return;
         }
-        let (path, entries) = {
+        let (path, keys) = {
             let memory = self.lock();
             let Some(path) = memory.path.clone() else {
                 return;
             };
-            // Oldest first, so loading in file order rebuilds the same recency.
-            let mut entries: Vec<(ContextKey, Entry)> =
-                memory.lru.iter().map(|(k, e)| (*k, e.clone())).collect();
-            entries.reverse();
-            (path, entries)
+            // Oldest first, so loading in file order rebuilds the same recency. Keys
+            // only: a copy of every entry would double the cache's memory while the
+            // file is written.
+            let mut keys: Vec<ContextKey> = memory.lru.iter().map(|(k, _)| *k).collect();
+            keys.reverse();
+            (path, keys)
         };
-        if let Err(err) = store::save(&path, &entries) {
+        // One entry serialised at a time, each under a short lock; an entry evicted
+        // meanwhile is left out.
+        let lines = keys
+            .iter()
+            .filter_map(|key| store::line(key, self.lock().lru.peek(key)?));
+        if let Err(err) = store::save(&path, lines) {
             tracing::warn!("cache file {}: not written: {err}", path.display());
         }
     }
 }
 
 impl Memory {
+    /// Takes in the file's entries (oldest first). Every operation that adds entries
+    /// takes the file in first ([`Cache::lock`]), so these go in before any other.
+    fn take_in(&mut self, entries: Vec<(ContextKey, Entry)>) {
+        for (key, entry) in entries {
+            self.put(key, entry);
+        }
+    }
+
     /// `key`'s suggestion was just shown.
     fn shown(&mut self, key: ContextKey) {
         self.recent.retain(|k| *k != key);
@@ -449,6 +512,46 @@ mod tests {
         cache.insert(key, &r, "1", "p", "m", true);
         assert_eq!(cache.lookup(key, &r), None);
         assert_eq!(cache.stale(key).unwrap().text, "1");
+    }
+
+    #[test]
+    fn a_file_read_in_the_background_serves_the_first_lookup_through_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = CacheSettings {
+            capacity: 8,
+            ttl_secs: 3600,
+            path: dir.path().join("c.jsonl").display().to_string(),
+        };
+        let r = request("y = ", "");
+        {
+            let cache = Cache::new(&settings);
+            cache.insert(ContextKey::of(&r), &r, "7", "p", "m", true);
+            cache.flush();
+        }
+        let cache = Cache::new(&settings);
+        // The config reload at `initialize`: the same file, so it does not wait for it.
+        cache.reconfigure(&settings);
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&r), &r),
+            Some(Hit::Exact(entry)) if entry.text == "7"
+        ));
+        assert_eq!(cache.figures().entries, 1);
+        // Another file: its entries join the ones already taken in.
+        let other = request("z = ", "");
+        let other_path = dir.path().join("other.jsonl");
+        {
+            let cache = Cache::new(&CacheSettings {
+                path: other_path.display().to_string(),
+                ..settings.clone()
+            });
+            cache.insert(ContextKey::of(&other), &other, "8", "p", "m", true);
+            cache.flush();
+        }
+        cache.reconfigure(&CacheSettings {
+            path: other_path.display().to_string(),
+            ..settings
+        });
+        assert_eq!(cache.figures().entries, 2);
     }
 
     #[test]

@@ -25,9 +25,22 @@ struct Header {
     version: u32,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Line {
+/// [`Line`] as written: the same fields, borrowed.
+#[derive(Serialize)]
+struct LineRef<'a> {
     key: String,
+    suffix_hash: u64,
+    prefix_tail: &'a str,
+    text: &'a str,
+    provider: &'a str,
+    model: &'a str,
+    created: u64,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    /// Hex digits: never escaped, so borrowed from the file.
+    key: &'a str,
     suffix_hash: u64,
     prefix_tail: String,
     text: String,
@@ -74,16 +87,20 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
         );
         return Vec::new();
     }
-    let bytes = match read_capped(path) {
+    let bytes = match read_capped(path, metadata.len()) {
         Ok(bytes) => bytes,
         Err(err) => {
             tracing::warn!("cache file {}: {err}; starting empty", path.display());
             return Vec::new();
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines = text.lines();
-    let header: Option<Header> = lines.next().and_then(|l| serde_json::from_str(l).ok());
+    // Line by line over the bytes: serde checks the UTF-8 of each string it reads, so
+    // the file needs no pass of its own (a damaged line is skipped like any other).
+    let mut lines = bytes
+        .split(|b| *b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.is_empty());
+    let header: Option<Header> = lines.next().and_then(|l| serde_json::from_slice(l).ok());
     match header {
         Some(h) if h.format == FORMAT && h.version == VERSION => {}
         _ => {
@@ -97,8 +114,8 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     let mut entries = Vec::new();
     let mut bad = 0;
     for line in lines {
-        match serde_json::from_str::<Line>(line) {
-            Ok(l) => match ContextKey::from_hex(&l.key) {
+        match serde_json::from_slice::<Line>(line) {
+            Ok(l) => match ContextKey::from_hex(l.key) {
                 Some(key) => entries.push((
                     key,
                     Entry {
@@ -125,17 +142,39 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     entries
 }
 
-fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The file's bytes, at most [`MAX_FILE_BYTES`], read into a buffer of the size the
+/// file had (so a full file is read without the buffer growing and copying).
+fn read_capped(path: &Path, expected: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(expected.min(MAX_FILE_BYTES) as usize + 1);
     std::fs::File::open(path)?
         .take(MAX_FILE_BYTES)
         .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
-/// Writes `entries` (oldest first) atomically.
-pub fn save(path: &Path, entries: &[(ContextKey, Entry)]) -> std::io::Result<()> {
+/// One entry as a line of the file (without its newline), serialised from borrowed
+/// fields; `None` for an entry that is never written (`persist: false`).
+pub fn line(key: &ContextKey, entry: &Entry) -> Option<Vec<u8>> {
+    if !entry.persist {
+        return None;
+    }
+    serde_json::to_vec(&LineRef {
+        key: key.to_hex(),
+        suffix_hash: entry.suffix_hash,
+        prefix_tail: &entry.prefix_tail,
+        text: &entry.text,
+        provider: &entry.provider,
+        model: &entry.model,
+        created: entry.created,
+    })
+    .ok()
+}
+
+/// Writes the file atomically: the header, then `lines` (from [`line`], oldest first).
+/// Lines, not entries, so a caller serialises one entry at a time under its lock
+/// instead of cloning the whole cache first.
+pub fn save(path: &Path, lines: impl Iterator<Item = Vec<u8>>) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -150,17 +189,8 @@ pub fn save(path: &Path, entries: &[(ContextKey, Entry)]) -> std::io::Result<()>
         };
         serde_json::to_writer(&mut out, &header)?;
         out.write_all(b"\n")?;
-        for (key, entry) in entries.iter().filter(|(_, e)| e.persist) {
-            let line = Line {
-                key: key.to_hex(),
-                suffix_hash: entry.suffix_hash,
-                prefix_tail: entry.prefix_tail.clone(),
-                text: entry.text.clone(),
-                provider: entry.provider.clone(),
-                model: entry.model.clone(),
-                created: entry.created,
-            };
-            serde_json::to_writer(&mut out, &line)?;
+        for line in lines {
+            out.write_all(&line)?;
             out.write_all(b"\n")?;
         }
         out.flush()?;

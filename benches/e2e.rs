@@ -981,7 +981,9 @@ fn edits(run: &Run, table: &mut Table) {
         ),
     );
     table.push(
-        &format!("6. burst of {BURST} didChanges + cheap request, per edit (median, p95, p99 of rounds)"),
+        &format!(
+            "6. burst of {BURST} didChanges + cheap request, per edit (median, p95, p99 of rounds)"
+        ),
         per_edit.len(),
         per_edit.cells(),
         "—",

@@ -59,18 +59,58 @@ pub struct Entry {
     pub created: u64,
     pub suffix_hash: u64,
     /// The end of the prefix the answer was for.
-    pub prefix_tail: String,
+    pub prefix: PrefixTail,
     /// Written to disk (never for excluded files).
     pub persist: bool,
 }
 
+/// The end of the prefix an answer was for, kept as a hash of its last
+/// [`PREFIX_TAIL_BYTES`]: all typing through needs to recognise it, in 24 bytes instead
+/// of 256 per entry (a full cache held 1 MB of prefix ends, and its file twice that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixTail {
+    hash: u128,
+    /// Bytes hashed.
+    len: u32,
+    /// The whole prefix was hashed: a prefix must then be equal to it, not end with it.
+    whole: bool,
+}
+
+impl PrefixTail {
+    pub fn of(prefix: &str) -> Self {
+        let end = tail(prefix, PREFIX_TAIL_BYTES);
+        PrefixTail {
+            hash: stable_hash(&[end.as_bytes()]),
+            len: end.len() as u32,
+            whole: end.len() == prefix.len(),
+        }
+    }
+
+    /// From the prefix end an older cache file kept as text (which counted a shorter
+    /// one as the whole prefix).
+    fn from_kept_text(end: &str) -> Self {
+        PrefixTail {
+            whole: end.len() < PREFIX_TAIL_BYTES,
+            ..PrefixTail::of(end)
+        }
+    }
+
+    /// Whether `prefix` is the one hashed (for a long one: ends with the same bytes).
+    pub fn matches(&self, prefix: &str) -> bool {
+        let len = self.len as usize;
+        let Some(start) = prefix.len().checked_sub(len) else {
+            return false;
+        };
+        if (self.whole && start != 0) || !prefix.is_char_boundary(start) {
+            return false;
+        }
+        stable_hash(&[prefix[start..].as_bytes()]) == self.hash
+    }
+}
+
 impl Entry {
     fn bytes(&self) -> usize {
-        self.text.len()
-            + self.prefix_tail.len()
-            + self.provider.len()
-            + self.model.len()
-            + ENTRY_OVERHEAD
+        self.text.len() + self.provider.len() + self.model.len() + ENTRY_OVERHEAD
     }
 }
 
@@ -284,7 +324,7 @@ impl Cache {
             model: model.to_string(),
             created: now_secs(),
             suffix_hash: suffix_hash(request),
-            prefix_tail: tail(&request.prefix, PREFIX_TAIL_BYTES).to_string(),
+            prefix: PrefixTail::of(&request.prefix),
             persist,
         };
         self.lock().put(key, entry);
@@ -392,14 +432,7 @@ pub fn typed_through(prefix: &str, entry: &Entry) -> Option<String> {
         if !prefix.ends_with(typed) {
             continue;
         }
-        let before = &prefix[..prefix.len() - typed_len];
-        let same_prefix = if entry.prefix_tail.len() < PREFIX_TAIL_BYTES {
-            // The whole earlier prefix was kept: it must match exactly.
-            before == entry.prefix_tail
-        } else {
-            before.ends_with(&entry.prefix_tail)
-        };
-        if same_prefix {
+        if entry.prefix.matches(&prefix[..prefix.len() - typed_len]) {
             return Some(text[typed_len..].to_string());
         }
     }
@@ -482,11 +515,54 @@ mod tests {
             model: "m".into(),
             created: now_secs(),
             suffix_hash: 0,
-            prefix_tail: String::new(),
+            prefix: PrefixTail::of(""),
             persist: true,
         };
         assert_eq!(typed_through("a", &entry).as_deref(), Some("bc"));
         assert_eq!(typed_through("xyz a", &entry), None);
+    }
+
+    #[test]
+    fn typing_through_a_long_prefix_needs_only_its_end() {
+        let long = format!("{}fn f() {{\n    ", "// é\n".repeat(100));
+        let shown = request(&long, "\n}");
+        let cache = memory_only(8);
+        cache.insert(ContextKey::of(&shown), &shown, "return 1", "p", "m", true);
+        let typed = request(&format!("{long}ret"), "\n}");
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&typed), &typed),
+            Some(Hit::TypedThrough { remainder, .. }) if remainder == "urn 1"
+        ));
+        let end = PrefixTail::of(&long);
+        assert!(!end.whole && end.matches(&format!("other text{long}")));
+        assert!(!end.matches(&long[..long.len() - 1]) && !end.matches(""));
+        let short = PrefixTail::of("x = ");
+        assert!(short.matches("x = ") && !short.matches("y = x = "));
+    }
+
+    #[test]
+    fn an_older_file_keeping_the_prefix_end_as_text_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let r = request("fn f() {\n    ", "\n}");
+        let line = serde_json::json!({"key": ContextKey::of(&r).to_hex(),
+            "suffix_hash": suffix_hash(&r), "prefix_tail": "fn f() {\n    ",
+            "text": "return 2", "provider": "p", "model": "m", "created": now_secs()});
+        std::fs::write(
+            &path,
+            format!("{{\"format\":\"switchboard-cache\",\"version\":1}}\n{line}\n"),
+        )
+        .unwrap();
+        let cache = Cache::new(&CacheSettings {
+            capacity: 8,
+            ttl_secs: 3600,
+            path: path.display().to_string(),
+        });
+        let typed = request("fn f() {\n    re", "\n}");
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&typed), &typed),
+            Some(Hit::TypedThrough { remainder, .. }) if remainder == "turn 2"
+        ));
     }
 
     #[test]

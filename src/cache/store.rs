@@ -6,13 +6,13 @@
 //! corrupt, truncated or foreign file is simply ignored (with a warning) and replaced
 //! on the next write.
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Entry;
 use super::key::ContextKey;
+use super::{Entry, PrefixTail};
 
 const FORMAT: &str = "switchboard-cache";
 const VERSION: u32 = 1;
@@ -30,7 +30,9 @@ struct Header {
 struct LineRef<'a> {
     key: String,
     suffix_hash: u64,
-    prefix_tail: &'a str,
+    prefix_hash: String,
+    prefix_len: u32,
+    prefix_whole: bool,
     text: &'a str,
     provider: &'a str,
     model: &'a str,
@@ -42,7 +44,12 @@ struct Line<'a> {
     /// Hex digits: never escaped, so borrowed from the file.
     key: &'a str,
     suffix_hash: u64,
-    prefix_tail: String,
+    /// The prefix's end as [`PrefixTail`] (hex hash, bytes, whole), or, in files written
+    /// before it, as text: one of the two.
+    prefix_hash: Option<&'a str>,
+    prefix_len: Option<u32>,
+    prefix_whole: Option<bool>,
+    prefix_tail: Option<String>,
     text: String,
     provider: String,
     model: String,
@@ -64,6 +71,7 @@ pub fn default_path() -> Option<PathBuf> {
 /// Reads the file. Anything wrong with it is a warning and an empty (or partial) cache,
 /// never an error.
 pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
+    let started = std::time::Instant::now();
     let metadata = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
@@ -87,20 +95,38 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
         );
         return Vec::new();
     }
-    let bytes = match read_capped(path, metadata.len()) {
-        Ok(bytes) => bytes,
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(err) => {
             tracing::warn!("cache file {}: {err}; starting empty", path.display());
             return Vec::new();
         }
     };
-    // Line by line over the bytes: serde checks the UTF-8 of each string it reads, so
-    // the file needs no pass of its own (a damaged line is skipped like any other).
-    let mut lines = bytes
-        .split(|b| *b == b'\n')
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-        .filter(|line| !line.is_empty());
-    let header: Option<Header> = lines.next().and_then(|l| serde_json::from_slice(l).ok());
+    // A line at a time through a small buffer: no buffer the size of the file to fault
+    // in, and serde checks the UTF-8 of each string it reads, so the file needs no pass
+    // of its own (a damaged line is skipped like any other).
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, file.take(MAX_FILE_BYTES));
+    let mut line = Vec::with_capacity(1024);
+    let mut next_line = |line: &mut Vec<u8>| loop {
+        line.clear();
+        match reader.read_until(b'\n', line) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!("cache file {}: {err}; the rest is ignored", path.display());
+                return false;
+            }
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        if !line.is_empty() {
+            return true;
+        }
+    };
+    let header: Option<Header> = next_line(&mut line)
+        .then(|| serde_json::from_slice(&line).ok())
+        .flatten();
     match header {
         Some(h) if h.format == FORMAT && h.version == VERSION => {}
         _ => {
@@ -113,10 +139,10 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     }
     let mut entries = Vec::new();
     let mut bad = 0;
-    for line in lines {
-        match serde_json::from_slice::<Line>(line) {
-            Ok(l) => match ContextKey::from_hex(l.key) {
-                Some(key) => entries.push((
+    while next_line(&mut line) {
+        match serde_json::from_slice::<Line>(&line) {
+            Ok(l) => match (ContextKey::from_hex(l.key), l.prefix()) {
+                (Some(key), Some(prefix)) => entries.push((
                     key,
                     Entry {
                         text: l.text,
@@ -124,15 +150,21 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
                         model: l.model,
                         created: l.created,
                         suffix_hash: l.suffix_hash,
-                        prefix_tail: l.prefix_tail,
+                        prefix,
                         persist: true,
                     },
                 )),
-                None => bad += 1,
+                _ => bad += 1,
             },
             Err(_) => bad += 1,
         }
     }
+    tracing::debug!(
+        "cache file {}: {} entries read in {:?}",
+        path.display(),
+        entries.len(),
+        started.elapsed()
+    );
     if bad > 0 {
         tracing::warn!(
             "cache file {}: {bad} damaged entries skipped (the file will be rewritten)",
@@ -142,15 +174,23 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     entries
 }
 
-/// The file's bytes, at most [`MAX_FILE_BYTES`], read into a buffer of the size the
-/// file had (so a full file is read without the buffer growing and copying).
-fn read_capped(path: &Path, expected: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::with_capacity(expected.min(MAX_FILE_BYTES) as usize + 1);
-    std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
+impl Line<'_> {
+    fn prefix(&self) -> Option<PrefixTail> {
+        match (
+            self.prefix_hash,
+            self.prefix_len,
+            self.prefix_whole,
+            &self.prefix_tail,
+        ) {
+            (Some(hash), Some(len), Some(whole), _) => Some(PrefixTail {
+                hash: u128::from_str_radix(hash, 16).ok()?,
+                len,
+                whole,
+            }),
+            (None, None, None, Some(text)) => Some(PrefixTail::from_kept_text(text)),
+            _ => None,
+        }
+    }
 }
 
 /// One entry as a line of the file (without its newline), serialised from borrowed
@@ -162,7 +202,9 @@ pub fn line(key: &ContextKey, entry: &Entry) -> Option<Vec<u8>> {
     serde_json::to_vec(&LineRef {
         key: key.to_hex(),
         suffix_hash: entry.suffix_hash,
-        prefix_tail: &entry.prefix_tail,
+        prefix_hash: format!("{:032x}", entry.prefix.hash),
+        prefix_len: entry.prefix.len,
+        prefix_whole: entry.prefix.whole,
         text: &entry.text,
         provider: &entry.provider,
         model: &entry.model,

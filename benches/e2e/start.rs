@@ -37,7 +37,6 @@ pub fn start(run: &Run, table: &mut Table) {
         .collect();
     let prepared = tempfile::tempdir().expect("tempdir");
     let cache_file = fill_cache(&settings, &docs, prepared.path());
-    keep_for_whole_process_runs(&cache_file, &settings, &docs[0]);
 
     let n = run.n(100, 5);
     let (mut true_exit, mut version_exit) = (Vec::new(), Vec::new());
@@ -152,61 +151,6 @@ fn fill_cache(settings: &Value, docs: &[Doc], dir: &Path) -> PathBuf {
         .unwrap_or(0);
     assert_eq!(entries, ENTRIES, "the cache file is not full");
     copy
-}
-
-/// Leaves the run's cache file and two ready-made inputs in `target/tmp/start/`, so the
-/// same start can be timed as a whole process with public tools (docs/BENCHMARKS.md):
-/// `initialize.in` (initialize, shutdown, exit) and `first-completion.in` (initialize,
-/// initialized, didOpen, a completion that hits the file, shutdown, exit). The fake
-/// provider is gone by then: a miss would show as a local answer, never as a hang.
-fn keep_for_whole_process_runs(cache_file: &Path, settings: &Value, doc: &Doc) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("start");
-    let cache = cache_path(&dir);
-    let kept = std::fs::create_dir_all(cache.parent().expect("cache dir"))
-        .and_then(|()| std::fs::copy(cache_file, &cache));
-    if let Err(err) = kept {
-        println!(
-            "   (could not keep the start inputs in {}: {err})",
-            dir.display()
-        );
-        return;
-    }
-    let frame = |message: Value| {
-        let body = message.to_string();
-        format!("Content-Length: {}\r\n\r\n{body}", body.len())
-    };
-    let initialize = frame(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": settings,
-        }}),
-    );
-    let end = frame(json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": null}))
-        + &frame(json!({"jsonrpc": "2.0", "method": "exit", "params": null}));
-    let (l, c) = doc.end_of_line(1);
-    let completion = [
-        initialize.clone(),
-        frame(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}})),
-        frame(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-            "textDocument": {"uri": doc.uri, "languageId": "rust", "version": 1, "text": doc.text}
-        }})),
-        frame(json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/completion",
-            "params": {"textDocument": {"uri": doc.uri}, "position": {"line": l, "character": c},
-                       "context": {"triggerKind": 1}}})),
-        end.clone(),
-    ]
-    .concat();
-    let written = std::fs::write(dir.join("initialize.in"), initialize + &end)
-        .and_then(|()| std::fs::write(dir.join("first-completion.in"), completion));
-    match written {
-        Ok(()) => println!(
-            "   (whole-process inputs and cache file kept in {})",
-            dir.display()
-        ),
-        Err(err) => println!(
-            "   (could not keep the start inputs in {}: {err})",
-            dir.display()
-        ),
-    }
 }
 
 /// Where a server started with HOME = `home` keeps its cache (`XDG_CACHE_HOME` is

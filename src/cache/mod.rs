@@ -104,7 +104,7 @@ impl PrefixTail {
         if (self.whole && start != 0) || !prefix.is_char_boundary(start) {
             return false;
         }
-        stable_hash(&[prefix[start..].as_bytes()]) == self.hash
+        stable_hash(&[&prefix.as_bytes()[start..]]) == self.hash
     }
 }
 

@@ -65,8 +65,9 @@ pub struct Entry {
 }
 
 /// The end of the prefix an answer was for, kept as a hash of its last
-/// [`PREFIX_TAIL_BYTES`]: all typing through needs to recognise it, in 24 bytes instead
-/// of 256 per entry (a full cache held 1 MB of prefix ends, and its file twice that).
+/// [`PREFIX_TAIL_BYTES`]: all typing through needs to recognise it, in 32 bytes instead
+/// of a 256-byte string per entry (a full cache held 1 MB of prefix ends, its file twice
+/// that with JSON escapes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrefixTail {
     hash: u128,
@@ -179,8 +180,8 @@ pub fn resolve_path(settings: &CacheSettings) -> Option<PathBuf> {
 impl Cache {
     /// A cache configured by `settings`, filled from its file if it has one. The file is
     /// read on a thread of its own: this returns at once, and the first lookup, insert
-    /// or count waits for whatever is left of the read (a 4096-entry file takes a few
-    /// milliseconds), so a server answers `initialize` without waiting for it.
+    /// or count waits for whatever is left of the read (a full file takes 5–20 ms on a
+    /// busy machine), so a server answers `initialize` without waiting for it.
     pub fn new(settings: &CacheSettings) -> Self {
         let path = resolve_path(settings);
         let cache = Cache {

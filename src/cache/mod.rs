@@ -87,15 +87,6 @@ impl PrefixTail {
         }
     }
 
-    /// From the prefix end an older cache file kept as text (which counted a shorter
-    /// one as the whole prefix).
-    fn from_kept_text(end: &str) -> Self {
-        PrefixTail {
-            whole: end.len() < PREFIX_TAIL_BYTES,
-            ..PrefixTail::of(end)
-        }
-    }
-
     /// Whether `prefix` is the one hashed (for a long one: ends with the same bytes).
     pub fn matches(&self, prefix: &str) -> bool {
         let len = self.len as usize;
@@ -539,31 +530,6 @@ mod tests {
         assert!(!end.matches(&long[..long.len() - 1]) && !end.matches(""));
         let short = PrefixTail::of("x = ");
         assert!(short.matches("x = ") && !short.matches("y = x = "));
-    }
-
-    #[test]
-    fn an_older_file_keeping_the_prefix_end_as_text_is_still_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.jsonl");
-        let r = request("fn f() {\n    ", "\n}");
-        let line = serde_json::json!({"key": ContextKey::of(&r).to_hex(),
-            "suffix_hash": suffix_hash(&r), "prefix_tail": "fn f() {\n    ",
-            "text": "return 2", "provider": "p", "model": "m", "created": now_secs()});
-        std::fs::write(
-            &path,
-            format!("{{\"format\":\"switchboard-cache\",\"version\":1}}\n{line}\n"),
-        )
-        .unwrap();
-        let cache = Cache::new(&CacheSettings {
-            capacity: 8,
-            ttl_secs: 3600,
-            path: path.display().to_string(),
-        });
-        let typed = request("fn f() {\n    re", "\n}");
-        assert!(matches!(
-            cache.lookup(ContextKey::of(&typed), &typed),
-            Some(Hit::TypedThrough { remainder, .. }) if remainder == "turn 2"
-        ));
     }
 
     #[test]

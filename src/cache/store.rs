@@ -45,12 +45,10 @@ struct Line<'a> {
     /// Hex digits: never escaped, so borrowed from the file.
     key: &'a str,
     suffix_hash: u64,
-    /// The prefix's end as [`PrefixTail`] (hex hash, bytes, whole), or, in files written
-    /// before it, as text: one of the two.
-    prefix_hash: Option<&'a str>,
-    prefix_len: Option<u32>,
-    prefix_whole: Option<bool>,
-    prefix_tail: Option<String>,
+    /// The prefix's end as [`PrefixTail`]: hex hash, bytes, whole.
+    prefix_hash: &'a str,
+    prefix_len: u32,
+    prefix_whole: bool,
     text: String,
     provider: String,
     model: String,
@@ -177,20 +175,11 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
 
 impl Line<'_> {
     fn prefix(&self) -> Option<PrefixTail> {
-        match (
-            self.prefix_hash,
-            self.prefix_len,
-            self.prefix_whole,
-            &self.prefix_tail,
-        ) {
-            (Some(hash), Some(len), Some(whole), _) => Some(PrefixTail {
-                hash: u128::from_str_radix(hash, 16).ok()?,
-                len,
-                whole,
-            }),
-            (None, None, None, Some(text)) => Some(PrefixTail::from_kept_text(text)),
-            _ => None,
-        }
+        Some(PrefixTail {
+            hash: u128::from_str_radix(self.prefix_hash, 16).ok()?,
+            len: self.prefix_len,
+            whole: self.prefix_whole,
+        })
     }
 }
 

@@ -14,6 +14,8 @@
 #[path = "../tests/support/fake_provider.rs"]
 mod fake_provider;
 mod support;
+#[path = "e2e/tls.rs"]
+mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,13 +56,14 @@ fn main() {
     println!("load average at start: {}", load_average());
     let mut table = Table::default();
     type Scenario = fn(&Run, &mut Table);
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("cache-hit", cache_hit),
         ("overhead", overhead),
         ("failover", failover),
         ("heavy-tail", heavy_tail),
         ("memory", memory),
         ("edits", edits),
+        ("tls", tls::tls),
     ];
     for (name, scenario) in scenarios {
         if run.wants(name) {

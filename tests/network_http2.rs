@@ -152,7 +152,12 @@ fn assert_http1_burst(fake: FakeProvider) {
 
     assert_eq!(fake.accepted_connections(), BURST, "{}", fake.url());
     let versions = completion_versions(&fake);
-    assert_eq!(versions, vec![Version::HTTP_11; 1 + BURST], "{}", fake.url());
+    assert_eq!(
+        versions,
+        vec![Version::HTTP_11; 1 + BURST],
+        "{}",
+        fake.url()
+    );
     assert!(client.shutdown().success());
 }
 

@@ -167,14 +167,53 @@ fn http2(run: &Run, table: &mut Table) {
         (false, FakeProvider::start_tls_http1()),
     ] {
         let label = if h2 { "h2 offered" } else { "http/1.1 only" };
-        fake.set_default(Reply::delayed(ANSWER, BURST_UPSTREAM));
         let ca = ca_file(&fake, if h2 { "h2" } else { "h1" });
-
-        // Steady state: the server is warm, eight clients complete at once, again and again.
         let mut server_options = options(vec![fim_provider("a", &fake)], json!({}));
         server_options["network"] = json!({"ca_file": ca, "prewarm": true});
         server_options["cache"] = json!({"path": "off"});
         let server = Server::start(server_options.clone());
+        // The server's own connections: the warm one (the direct client below has its own).
+        wait_for_warming(&fake, 0);
+        let warm = fake.accepted_connections();
+
+        // One client at a time, 0 ms upstream: what the protocol costs a single request,
+        // against a direct call over the same protocol.
+        fake.set_default(Reply::ok(ANSWER));
+        let sequential = run.n(1000, 20);
+        let doc = Doc::new("sequential", sequential + 20);
+        server.open(&doc.uri, &doc.text);
+        let direct = Direct::new(&fake);
+        server.completion(&doc.uri, 0, 5);
+        direct.time(&doc.fim_body(1));
+        let (mut via_lsp, mut straight) = (Vec::new(), Vec::new());
+        for i in 0..sequential {
+            let line = i + 10;
+            let (l, c) = doc.end_of_line(line);
+            let (data, took) = server.completion(&doc.uri, l, c);
+            assert_eq!(provider_of(&data), "a", "{data}");
+            via_lsp.push(took);
+            straight.push(direct.time(&doc.fim_body(line)));
+        }
+        let (lsp, http) = (Samples::new(via_lsp), Samples::new(straight));
+        table.timed(
+            &format!("7b. direct HTTPS, one at a time, 0 ms upstream, {label}"),
+            &http,
+            "—",
+            "baseline".into(),
+        );
+        table.timed(
+            &format!("7b. LSP round trip, one at a time, 0 ms upstream, {label}"),
+            &lsp,
+            "—",
+            format!(
+                "overhead p50 {} p99 {}",
+                fmt_diff(lsp.p50(), http.p50()),
+                fmt_diff(lsp.p99(), http.p99())
+            ),
+        );
+
+        // Steady state: the server is warm, eight clients complete at once, again and again.
+        fake.set_default(Reply::delayed(ANSWER, BURST_UPSTREAM));
         let docs: Vec<Doc> = (0..CLIENTS)
             .map(|c| Doc::new(&format!("burst{c}"), per_client + 20))
             .collect();
@@ -206,8 +245,7 @@ fn http2(run: &Run, table: &mut Table) {
                 .flat_map(|c| c.join().expect("client thread"))
                 .collect()
         });
-        let connections = fake.accepted_connections();
-        let opened = connections - before;
+        let opened = fake.accepted_connections() - before;
         server.shutdown();
         let s = Samples::new(times);
         table.timed(
@@ -218,7 +256,7 @@ fn http2(run: &Run, table: &mut Table) {
             &s,
             "—",
             format!(
-                "{connections} connection(s) in all ({opened} opened by the clients); \
+                "the server's {warm} warm connection(s) + {opened} opened by the clients; \
                  p50 {} over the upstream's {} ms",
                 fmt_diff(s.p50(), BURST_UPSTREAM),
                 BURST_UPSTREAM.as_millis()
@@ -267,7 +305,7 @@ fn http2(run: &Run, table: &mut Table) {
                     &s,
                     "—",
                     format!(
-                        "whole burst; connections opened per burst: {}",
+                        "the whole burst; connections per server (warming's included): {}",
                         spread(&opened)
                     ),
                 );

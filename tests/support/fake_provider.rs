@@ -217,8 +217,7 @@ impl FakeProvider {
 
     /// Starts a fake that serves HTTPS (`https://127.0.0.1:PORT`) with a certificate
     /// signed by a CA made for it alone: only a client given [`FakeProvider::ca_pem`]
-    /// trusts it.
-    /// It offers `h2` and `http/1.1` in ALPN.
+    /// trusts it. It offers `h2` and `http/1.1` in ALPN.
     pub fn start_tls() -> FakeProvider {
         Self::start_with(Some(TestTls::generate(&[b"h2", b"http/1.1"])))
     }

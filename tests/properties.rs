@@ -19,7 +19,7 @@ use proptest::prelude::*;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
-use switchboard_ls::cache::{Entry, PREFIX_TAIL_BYTES, typed_through};
+use switchboard_ls::cache::{Entry, PREFIX_TAIL_BYTES, PrefixTail, typed_through};
 use switchboard_ls::config::{ConfigSources, ProviderConfig, ProviderKind, load};
 use switchboard_ls::document::{Document, Edit, Encoding, LineCol};
 use switchboard_ls::providers::anthropic::AnthropicStream;
@@ -841,7 +841,7 @@ proptest! {
             model: "m".into(),
             created: 0,
             suffix_hash: 0,
-            prefix_tail: prefix_tail.clone(),
+            prefix: PrefixTail::of(&prefix_tail),
             persist: false,
         };
         if let Some(rest) = typed_through(&prefix, &entry) {

@@ -1,14 +1,14 @@
 //! The `tls` scenario (issue 14): the figures of the network users really have, with the
 //! fake provider over HTTPS (a CA made for the run, trusted through `[network] ca_file`).
 //!
-//! - 7a. The first failover to a provider not used before, over TLS (DESIGN.md §7: ≤ its
+//! - 8a. The first failover to a provider not used before, over TLS (DESIGN.md §7: ≤ its
 //!   latency + 2 ms, its connection warm): each sample is a fresh server whose first
 //!   provider served one completion and then answers 529; the second has never been
 //!   asked for anything. With `prewarm` on the sample waits until the warmer's HEAD has
 //!   reached the second (seen by the fake, not slept for); with it off the failover pays
 //!   the handshake. Baselines in the same run: a direct HTTPS call to the second over a
 //!   warm connection (its latency) and over a new one.
-//! - 7b. HTTP/2: eight clients completing at once over TLS, against a fake that offers
+//! - 8b. HTTP/2: eight clients completing at once over TLS, against a fake that offers
 //!   `h2` and one that offers only `http/1.1`: round trips and connections accepted. A
 //!   burst on a server that just started shows what the warm connection changes for it.
 
@@ -23,9 +23,9 @@ use super::support::stats::{Samples, fmt_diff};
 use super::{ANSWER, Direct, Doc, Run, Table, fim_provider, options, provider_of, verdict};
 
 const WAIT: Duration = Duration::from_secs(10);
-/// Clients completing at once in 7b.
+/// Clients completing at once in 8b.
 const CLIENTS: usize = 8;
-/// The fake's answer time in 7b, so that the clients' requests overlap.
+/// The fake's answer time in 8b, so that the clients' requests overlap.
 const BURST_UPSTREAM: Duration = Duration::from_millis(20);
 
 pub fn tls(run: &Run, table: &mut Table) {
@@ -56,7 +56,7 @@ fn wait_for_warming(fake: &FakeProvider, seen: usize) {
 }
 
 // ---------------------------------------------------------------------------
-// 7a. The first failover to a provider not used before
+// 8a. The first failover to a provider not used before
 
 fn first_failover(run: &Run, table: &mut Table) {
     let n = run.n(200, 6);
@@ -116,13 +116,13 @@ fn first_failover(run: &Run, table: &mut Table) {
 
     let (warm, cold) = (Samples::new(warm_direct), Samples::new(cold_direct));
     table.timed(
-        "7. direct HTTPS to the second provider, warm connection (0 ms)",
+        "8. direct HTTPS to the second provider, warm connection (0 ms)",
         &warm,
         "—",
         "baseline: its latency".into(),
     );
     table.timed(
-        "7. direct HTTPS to the second provider, new connection",
+        "8. direct HTTPS to the second provider, new connection",
         &cold,
         "—",
         format!(
@@ -141,14 +141,14 @@ fn first_failover(run: &Run, table: &mut Table) {
         );
         if prewarm {
             table.timed(
-                "7a. first failover to a provider not used before, TLS, prewarm on",
+                "8a. first failover to a provider not used before, TLS, prewarm on",
                 &s,
                 "≤ its latency + 2 ms",
                 verdict(met, detail),
             );
         } else {
             table.timed(
-                "7a. the same with prewarm off (comparison)",
+                "8a. the same with prewarm off (comparison)",
                 &s,
                 "—",
                 format!("{} {detail}", if met { "within" } else { "over" }),
@@ -158,7 +158,7 @@ fn first_failover(run: &Run, table: &mut Table) {
 }
 
 // ---------------------------------------------------------------------------
-// 7b. HTTP/2: concurrent completions share one connection
+// 8b. HTTP/2: concurrent completions share one connection
 
 fn http2(run: &Run, table: &mut Table) {
     let per_client = run.n(100, 4);
@@ -196,13 +196,13 @@ fn http2(run: &Run, table: &mut Table) {
         }
         let (lsp, http) = (Samples::new(via_lsp), Samples::new(straight));
         table.timed(
-            &format!("7b. direct HTTPS, one at a time, 0 ms upstream, {label}"),
+            &format!("8b. direct HTTPS, one at a time, 0 ms upstream, {label}"),
             &http,
             "—",
             "baseline".into(),
         );
         table.timed(
-            &format!("7b. LSP round trip, one at a time, 0 ms upstream, {label}"),
+            &format!("8b. LSP round trip, one at a time, 0 ms upstream, {label}"),
             &lsp,
             "—",
             format!(
@@ -250,7 +250,7 @@ fn http2(run: &Run, table: &mut Table) {
         let s = Samples::new(times);
         table.timed(
             &format!(
-                "7b. {CLIENTS} clients at once over TLS, {} ms upstream, {label}",
+                "8b. {CLIENTS} clients at once over TLS, {} ms upstream, {label}",
                 BURST_UPSTREAM.as_millis()
             ),
             &s,
@@ -299,7 +299,7 @@ fn http2(run: &Run, table: &mut Table) {
                 let s = Samples::new(times);
                 table.timed(
                     &format!(
-                        "7b. a burst of {CLIENTS} on a fresh server, h2 offered, prewarm {}",
+                        "8b. a burst of {CLIENTS} on a fresh server, h2 offered, prewarm {}",
                         if prewarm { "on" } else { "off" }
                     ),
                     &s,

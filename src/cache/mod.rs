@@ -9,7 +9,9 @@
 //!   the rest of the suggestion is served without asking anyone. Backspacing back to
 //!   the earlier prefix is an exact hit again.
 //! - **Stale**: when every cloud provider fails, an entry past its freshness still serves.
-//! - **Persistence** (`store.rs`): written in the background, never on the completion path.
+//! - **Persistence** (`store.rs`): written in the background, never on the completion path;
+//!   read at start on a thread of its own, so `initialize` does not wait for a full file
+//!   (the first operation that needs the entries waits for the rest of the read).
 //!
 //! Architecture invariant: the cache is a small interface (`lookup`, `stale`, `insert`,
 //! `clear`) over plain types, so a shared second tier (team mode) can sit behind it.
@@ -23,6 +25,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lru::LruCache;
@@ -56,18 +59,59 @@ pub struct Entry {
     pub created: u64,
     pub suffix_hash: u64,
     /// The end of the prefix the answer was for.
-    pub prefix_tail: String,
+    pub prefix: PrefixTail,
     /// Written to disk (never for excluded files).
     pub persist: bool,
 }
 
+/// The end of the prefix an answer was for, kept as a hash of its last
+/// [`PREFIX_TAIL_BYTES`]: all typing through needs to recognise it, in 32 bytes instead
+/// of a 256-byte string per entry (a full cache held 1 MB of prefix ends, its file twice
+/// that with JSON escapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixTail {
+    hash: u128,
+    /// Bytes hashed.
+    len: u32,
+    /// The whole prefix was hashed: a prefix must then be equal to it, not end with it.
+    whole: bool,
+}
+
+impl PrefixTail {
+    pub fn of(prefix: &str) -> Self {
+        let end = tail(prefix, PREFIX_TAIL_BYTES);
+        PrefixTail {
+            hash: stable_hash(&[end.as_bytes()]),
+            len: end.len() as u32,
+            whole: end.len() == prefix.len(),
+        }
+    }
+
+    /// From the prefix end an older cache file kept as text (which counted a shorter
+    /// one as the whole prefix).
+    fn from_kept_text(end: &str) -> Self {
+        PrefixTail {
+            whole: end.len() < PREFIX_TAIL_BYTES,
+            ..PrefixTail::of(end)
+        }
+    }
+
+    /// Whether `prefix` is the one hashed (for a long one: ends with the same bytes).
+    pub fn matches(&self, prefix: &str) -> bool {
+        let len = self.len as usize;
+        let Some(start) = prefix.len().checked_sub(len) else {
+            return false;
+        };
+        if (self.whole && start != 0) || !prefix.is_char_boundary(start) {
+            return false;
+        }
+        stable_hash(&[&prefix.as_bytes()[start..]]) == self.hash
+    }
+}
+
 impl Entry {
     fn bytes(&self) -> usize {
-        self.text.len()
-            + self.prefix_tail.len()
-            + self.provider.len()
-            + self.model.len()
-            + ENTRY_OVERHEAD
+        self.text.len() + self.provider.len() + self.model.len() + ENTRY_OVERHEAD
     }
 }
 
@@ -98,8 +142,15 @@ struct Memory {
     path: Option<PathBuf>,
 }
 
+/// The cache file's entries, being read on a thread of their own.
+type Loading = JoinHandle<Vec<(ContextKey, Entry)>>;
+
 pub struct Cache {
     memory: Mutex<Memory>,
+    /// The file read at start, until an operation takes its entries in ([`Cache::lock`]);
+    /// `loading_pending` says so without taking this lock.
+    loading: Mutex<Option<Loading>>,
+    loading_pending: AtomicBool,
     /// One file write at a time (the background writer, `clearCache`, shutdown).
     writing: Mutex<()>,
     hits: AtomicU64,
@@ -127,7 +178,10 @@ pub fn resolve_path(settings: &CacheSettings) -> Option<PathBuf> {
 }
 
 impl Cache {
-    /// A cache configured by `settings`, filled from its file if it has one.
+    /// A cache configured by `settings`, filled from its file if it has one. The file is
+    /// read on a thread of its own: this returns at once, and the first lookup, insert
+    /// or count waits for whatever is left of the read (a full file takes 5–20 ms on a
+    /// busy machine), so a server answers `initialize` without waiting for it.
     pub fn new(settings: &CacheSettings) -> Self {
         let path = resolve_path(settings);
         let cache = Cache {
@@ -147,28 +201,64 @@ impl Cache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             dirty: AtomicBool::new(false),
+            loading: Mutex::new(None),
+            loading_pending: AtomicBool::new(false),
         };
         if let Some(path) = path {
-            let entries = store::load(&path);
-            let mut memory = cache.lock();
-            for (key, entry) in entries {
-                memory.put(key, entry);
+            let read = path.clone();
+            match std::thread::Builder::new()
+                .name("cache-load".into())
+                .spawn(move || store::load(&read))
+            {
+                Ok(loading) => {
+                    *cache.loading.lock().unwrap_or_else(|e| e.into_inner()) = Some(loading);
+                    cache.loading_pending.store(true, Ordering::Release);
+                }
+                Err(_) => cache.lock_now().take_in(store::load(&path)),
             }
         }
         cache
     }
 
+    /// The entries, with the cache file's taken in first if it is still being read
+    /// (waiting for the end of the read).
     fn lock(&self) -> MutexGuard<'_, Memory> {
+        let mut memory = self.lock_now();
+        if self.loading_pending.load(Ordering::Acquire) {
+            // Under the memory lock: one caller takes the file in, the others then
+            // find it done.
+            self.loading_pending.store(false, Ordering::Release);
+            let loading = self
+                .loading
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            match loading.map(JoinHandle::join) {
+                Some(Ok(entries)) => memory.take_in(entries),
+                Some(Err(_)) => tracing::warn!("reading the cache file failed; starting empty"),
+                None => {}
+            }
+        }
+        memory
+    }
+
+    /// The entries as they are, without waiting for the file.
+    fn lock_now(&self) -> MutexGuard<'_, Memory> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Applies new settings (capacity, freshness, file) without losing entries that fit.
+    /// The same file (the config reload at `initialize`) does not wait for its read.
     pub fn reconfigure(&self, settings: &CacheSettings) {
-        let mut memory = self.lock();
+        let path = resolve_path(settings);
+        let mut memory = if path != self.lock_now().path {
+            self.lock()
+        } else {
+            self.lock_now()
+        };
         memory.lru.resize(capacity(settings));
         memory.recount();
         memory.ttl = Duration::from_secs(settings.ttl_secs);
-        let path = resolve_path(settings);
         if path != memory.path {
             // A new file: take in what it holds, and write there from now on.
             if let Some(path) = &path {
@@ -235,7 +325,7 @@ impl Cache {
             model: model.to_string(),
             created: now_secs(),
             suffix_hash: suffix_hash(request),
-            prefix_tail: tail(&request.prefix, PREFIX_TAIL_BYTES).to_string(),
+            prefix: PrefixTail::of(&request.prefix),
             persist,
         };
         self.lock().put(key, entry);
@@ -263,7 +353,7 @@ impl Cache {
     }
 
     pub fn path(&self) -> Option<PathBuf> {
-        self.lock().path.clone()
+        self.lock_now().path.clone()
     }
 
     /// Writes the cache file if anything changed since the last write. Blocking: call
@@ -273,24 +363,38 @@ impl Cache {
         if !self.dirty.swap(false, Ordering::Relaxed) {
             return;
         }
-        let (path, entries) = {
+        let (path, keys) = {
             let memory = self.lock();
             let Some(path) = memory.path.clone() else {
                 return;
             };
-            // Oldest first, so loading in file order rebuilds the same recency.
-            let mut entries: Vec<(ContextKey, Entry)> =
-                memory.lru.iter().map(|(k, e)| (*k, e.clone())).collect();
-            entries.reverse();
-            (path, entries)
+            // Oldest first, so loading in file order rebuilds the same recency. Keys
+            // only: a copy of every entry would double the cache's memory while the
+            // file is written.
+            let mut keys: Vec<ContextKey> = memory.lru.iter().map(|(k, _)| *k).collect();
+            keys.reverse();
+            (path, keys)
         };
-        if let Err(err) = store::save(&path, &entries) {
+        // One entry serialised at a time, each under a short lock; an entry evicted
+        // meanwhile is left out.
+        let lines = keys
+            .iter()
+            .filter_map(|key| store::line(key, self.lock().lru.peek(key)?));
+        if let Err(err) = store::save(&path, lines) {
             tracing::warn!("cache file {}: not written: {err}", path.display());
         }
     }
 }
 
 impl Memory {
+    /// Takes in the file's entries (oldest first). Every operation that adds entries
+    /// takes the file in first ([`Cache::lock`]), so these go in before any other.
+    fn take_in(&mut self, entries: Vec<(ContextKey, Entry)>) {
+        for (key, entry) in entries {
+            self.put(key, entry);
+        }
+    }
+
     /// `key`'s suggestion was just shown.
     fn shown(&mut self, key: ContextKey) {
         self.recent.retain(|k| *k != key);
@@ -329,14 +433,7 @@ pub fn typed_through(prefix: &str, entry: &Entry) -> Option<String> {
         if !prefix.ends_with(typed) {
             continue;
         }
-        let before = &prefix[..prefix.len() - typed_len];
-        let same_prefix = if entry.prefix_tail.len() < PREFIX_TAIL_BYTES {
-            // The whole earlier prefix was kept: it must match exactly.
-            before == entry.prefix_tail
-        } else {
-            before.ends_with(&entry.prefix_tail)
-        };
-        if same_prefix {
+        if entry.prefix.matches(&prefix[..prefix.len() - typed_len]) {
             return Some(text[typed_len..].to_string());
         }
     }
@@ -419,11 +516,54 @@ mod tests {
             model: "m".into(),
             created: now_secs(),
             suffix_hash: 0,
-            prefix_tail: String::new(),
+            prefix: PrefixTail::of(""),
             persist: true,
         };
         assert_eq!(typed_through("a", &entry).as_deref(), Some("bc"));
         assert_eq!(typed_through("xyz a", &entry), None);
+    }
+
+    #[test]
+    fn typing_through_a_long_prefix_needs_only_its_end() {
+        let long = format!("{}fn f() {{\n    ", "// é\n".repeat(100));
+        let shown = request(&long, "\n}");
+        let cache = memory_only(8);
+        cache.insert(ContextKey::of(&shown), &shown, "return 1", "p", "m", true);
+        let typed = request(&format!("{long}ret"), "\n}");
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&typed), &typed),
+            Some(Hit::TypedThrough { remainder, .. }) if remainder == "urn 1"
+        ));
+        let end = PrefixTail::of(&long);
+        assert!(!end.whole && end.matches(&format!("other text{long}")));
+        assert!(!end.matches(&long[..long.len() - 1]) && !end.matches(""));
+        let short = PrefixTail::of("x = ");
+        assert!(short.matches("x = ") && !short.matches("y = x = "));
+    }
+
+    #[test]
+    fn an_older_file_keeping_the_prefix_end_as_text_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let r = request("fn f() {\n    ", "\n}");
+        let line = serde_json::json!({"key": ContextKey::of(&r).to_hex(),
+            "suffix_hash": suffix_hash(&r), "prefix_tail": "fn f() {\n    ",
+            "text": "return 2", "provider": "p", "model": "m", "created": now_secs()});
+        std::fs::write(
+            &path,
+            format!("{{\"format\":\"switchboard-cache\",\"version\":1}}\n{line}\n"),
+        )
+        .unwrap();
+        let cache = Cache::new(&CacheSettings {
+            capacity: 8,
+            ttl_secs: 3600,
+            path: path.display().to_string(),
+        });
+        let typed = request("fn f() {\n    re", "\n}");
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&typed), &typed),
+            Some(Hit::TypedThrough { remainder, .. }) if remainder == "turn 2"
+        ));
     }
 
     #[test]
@@ -449,6 +589,46 @@ mod tests {
         cache.insert(key, &r, "1", "p", "m", true);
         assert_eq!(cache.lookup(key, &r), None);
         assert_eq!(cache.stale(key).unwrap().text, "1");
+    }
+
+    #[test]
+    fn a_file_read_in_the_background_serves_the_first_lookup_through_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = CacheSettings {
+            capacity: 8,
+            ttl_secs: 3600,
+            path: dir.path().join("c.jsonl").display().to_string(),
+        };
+        let r = request("y = ", "");
+        {
+            let cache = Cache::new(&settings);
+            cache.insert(ContextKey::of(&r), &r, "7", "p", "m", true);
+            cache.flush();
+        }
+        let cache = Cache::new(&settings);
+        // The config reload at `initialize`: the same file, so it does not wait for it.
+        cache.reconfigure(&settings);
+        assert!(matches!(
+            cache.lookup(ContextKey::of(&r), &r),
+            Some(Hit::Exact(entry)) if entry.text == "7"
+        ));
+        assert_eq!(cache.figures().entries, 1);
+        // Another file: its entries join the ones already taken in.
+        let other = request("z = ", "");
+        let other_path = dir.path().join("other.jsonl");
+        {
+            let cache = Cache::new(&CacheSettings {
+                path: other_path.display().to_string(),
+                ..settings.clone()
+            });
+            cache.insert(ContextKey::of(&other), &other, "8", "p", "m", true);
+            cache.flush();
+        }
+        cache.reconfigure(&CacheSettings {
+            path: other_path.display().to_string(),
+            ..settings
+        });
+        assert_eq!(cache.figures().entries, 2);
     }
 
     #[test]

@@ -6,13 +6,13 @@
 //! corrupt, truncated or foreign file is simply ignored (with a warning) and replaced
 //! on the next write.
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Entry;
 use super::key::ContextKey;
+use super::{Entry, PrefixTail};
 
 const FORMAT: &str = "switchboard-cache";
 const VERSION: u32 = 1;
@@ -25,11 +25,31 @@ struct Header {
     version: u32,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Line {
+/// [`Line`] as written: the same fields, borrowed.
+#[derive(Serialize)]
+struct LineRef<'a> {
     key: String,
     suffix_hash: u64,
-    prefix_tail: String,
+    prefix_hash: String,
+    prefix_len: u32,
+    prefix_whole: bool,
+    text: &'a str,
+    provider: &'a str,
+    model: &'a str,
+    created: u64,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    /// Hex digits: never escaped, so borrowed from the file.
+    key: &'a str,
+    suffix_hash: u64,
+    /// The prefix's end as [`PrefixTail`] (hex hash, bytes, whole), or, in files written
+    /// before it, as text: one of the two.
+    prefix_hash: Option<&'a str>,
+    prefix_len: Option<u32>,
+    prefix_whole: Option<bool>,
+    prefix_tail: Option<String>,
     text: String,
     provider: String,
     model: String,
@@ -51,6 +71,7 @@ pub fn default_path() -> Option<PathBuf> {
 /// Reads the file. Anything wrong with it is a warning and an empty (or partial) cache,
 /// never an error.
 pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
+    let started = std::time::Instant::now();
     let metadata = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
@@ -74,16 +95,38 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
         );
         return Vec::new();
     }
-    let bytes = match read_capped(path) {
-        Ok(bytes) => bytes,
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(err) => {
             tracing::warn!("cache file {}: {err}; starting empty", path.display());
             return Vec::new();
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines = text.lines();
-    let header: Option<Header> = lines.next().and_then(|l| serde_json::from_str(l).ok());
+    // A line at a time through a small buffer: no buffer the size of the file to fault
+    // in, and serde checks the UTF-8 of each string it reads, so the file needs no pass
+    // of its own (a damaged line is skipped like any other).
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, file.take(MAX_FILE_BYTES));
+    let mut line = Vec::with_capacity(1024);
+    let mut next_line = |line: &mut Vec<u8>| loop {
+        line.clear();
+        match reader.read_until(b'\n', line) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!("cache file {}: {err}; the rest is ignored", path.display());
+                return false;
+            }
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        if !line.is_empty() {
+            return true;
+        }
+    };
+    let header: Option<Header> = next_line(&mut line)
+        .then(|| serde_json::from_slice(&line).ok())
+        .flatten();
     match header {
         Some(h) if h.format == FORMAT && h.version == VERSION => {}
         _ => {
@@ -96,10 +139,10 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     }
     let mut entries = Vec::new();
     let mut bad = 0;
-    for line in lines {
-        match serde_json::from_str::<Line>(line) {
-            Ok(l) => match ContextKey::from_hex(&l.key) {
-                Some(key) => entries.push((
+    while next_line(&mut line) {
+        match serde_json::from_slice::<Line>(&line) {
+            Ok(l) => match (ContextKey::from_hex(l.key), l.prefix()) {
+                (Some(key), Some(prefix)) => entries.push((
                     key,
                     Entry {
                         text: l.text,
@@ -107,15 +150,21 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
                         model: l.model,
                         created: l.created,
                         suffix_hash: l.suffix_hash,
-                        prefix_tail: l.prefix_tail,
+                        prefix,
                         persist: true,
                     },
                 )),
-                None => bad += 1,
+                _ => bad += 1,
             },
             Err(_) => bad += 1,
         }
     }
+    tracing::debug!(
+        "cache file {}: {} entries read in {:?}",
+        path.display(),
+        entries.len(),
+        started.elapsed()
+    );
     if bad > 0 {
         tracing::warn!(
             "cache file {}: {bad} damaged entries skipped (the file will be rewritten)",
@@ -125,17 +174,49 @@ pub fn load(path: &Path) -> Vec<(ContextKey, Entry)> {
     entries
 }
 
-fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
+impl Line<'_> {
+    fn prefix(&self) -> Option<PrefixTail> {
+        match (
+            self.prefix_hash,
+            self.prefix_len,
+            self.prefix_whole,
+            &self.prefix_tail,
+        ) {
+            (Some(hash), Some(len), Some(whole), _) => Some(PrefixTail {
+                hash: u128::from_str_radix(hash, 16).ok()?,
+                len,
+                whole,
+            }),
+            (None, None, None, Some(text)) => Some(PrefixTail::from_kept_text(text)),
+            _ => None,
+        }
+    }
 }
 
-/// Writes `entries` (oldest first) atomically.
-pub fn save(path: &Path, entries: &[(ContextKey, Entry)]) -> std::io::Result<()> {
+/// One entry as a line of the file (without its newline), serialised from borrowed
+/// fields; `None` for an entry that is never written (`persist: false`).
+pub fn line(key: &ContextKey, entry: &Entry) -> Option<Vec<u8>> {
+    if !entry.persist {
+        return None;
+    }
+    serde_json::to_vec(&LineRef {
+        key: key.to_hex(),
+        suffix_hash: entry.suffix_hash,
+        prefix_hash: format!("{:032x}", entry.prefix.hash),
+        prefix_len: entry.prefix.len,
+        prefix_whole: entry.prefix.whole,
+        text: &entry.text,
+        provider: &entry.provider,
+        model: &entry.model,
+        created: entry.created,
+    })
+    .ok()
+}
+
+/// Writes the file atomically: the header, then `lines` (from [`line`], oldest first).
+/// Lines, not entries, so a caller serialises one entry at a time under its lock
+/// instead of cloning the whole cache first.
+pub fn save(path: &Path, lines: impl Iterator<Item = Vec<u8>>) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -150,17 +231,8 @@ pub fn save(path: &Path, entries: &[(ContextKey, Entry)]) -> std::io::Result<()>
         };
         serde_json::to_writer(&mut out, &header)?;
         out.write_all(b"\n")?;
-        for (key, entry) in entries.iter().filter(|(_, e)| e.persist) {
-            let line = Line {
-                key: key.to_hex(),
-                suffix_hash: entry.suffix_hash,
-                prefix_tail: entry.prefix_tail.clone(),
-                text: entry.text.clone(),
-                provider: entry.provider.clone(),
-                model: entry.model.clone(),
-                created: entry.created,
-            };
-            serde_json::to_writer(&mut out, &line)?;
+        for line in lines {
+            out.write_all(&line)?;
             out.write_all(b"\n")?;
         }
         out.flush()?;

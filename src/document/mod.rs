@@ -55,9 +55,14 @@ impl Document {
         for edit in edits {
             match edit.range {
                 None => self.rope = Rope::from_str(&edit.text),
-                Some((start, end)) => {
-                    let start = to_char(&self.rope, start, encoding);
-                    let end = to_char(&self.rope, end, encoding).max(start);
+                Some((from, to)) => {
+                    let start = to_char(&self.rope, from, encoding);
+                    // A keystroke is an insertion: one position to convert, not two.
+                    let end = if to == from {
+                        start
+                    } else {
+                        to_char(&self.rope, to, encoding).max(start)
+                    };
                     if end > start {
                         self.rope.remove(start..end);
                     }

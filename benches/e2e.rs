@@ -16,6 +16,8 @@ mod fake_provider;
 #[path = "e2e/start.rs"]
 mod start;
 mod support;
+#[path = "e2e/tls.rs"]
+mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,7 +61,7 @@ fn main() {
     println!("load average at start: {}", load_average());
     let mut table = Table::default();
     type Scenario = fn(&Run, &mut Table);
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 8] = [
         ("cache-hit", cache_hit),
         ("overhead", overhead),
         ("failover", failover),
@@ -67,6 +69,7 @@ fn main() {
         ("memory", memory),
         ("edits", edits),
         ("start", start::start),
+        ("tls", tls::tls),
     ];
     for (name, scenario) in scenarios {
         if run.wants(name) {

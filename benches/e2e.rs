@@ -16,6 +16,8 @@ mod fake_provider;
 #[path = "e2e/start.rs"]
 mod start;
 mod support;
+#[path = "e2e/tls.rs"]
+mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,8 +26,11 @@ use serde_json::{Value, json};
 
 use fake_provider::{FakeProvider, Reply};
 use support::lsp::Server;
-use support::stats::{LogNormal, Rng, Samples, fmt, fmt_diff};
+use support::stats::{LogNormal, Rng, Samples, StallMixture, fmt, fmt_diff};
+use switchboard_ls::config::Hedge;
 use switchboard_ls::document::{Document, Edit, Encoding, LineCol};
+use switchboard_ls::health::{LATENCY_SAMPLES, LatencyWindow};
+use switchboard_ls::router::hedge_delay;
 
 /// What every fake answers: one line of code, non-empty after the engine's cleaning.
 const ANSWER: &str = "let next = compute(total);";
@@ -56,7 +61,7 @@ fn main() {
     println!("load average at start: {}", load_average());
     let mut table = Table::default();
     type Scenario = fn(&Run, &mut Table);
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 8] = [
         ("cache-hit", cache_hit),
         ("overhead", overhead),
         ("failover", failover),
@@ -64,6 +69,7 @@ fn main() {
         ("memory", memory),
         ("edits", edits),
         ("start", start::start),
+        ("tls", tls::tls),
     ];
     for (name, scenario) in scenarios {
         if run.wants(name) {
@@ -601,59 +607,101 @@ fn failover(run: &Run, table: &mut Table) {
 }
 
 // ---------------------------------------------------------------------------
-// 4. A heavy-tailed provider, hedging off vs on
+// 4. The stall tail (issue 14): hedging off, at a fixed delay, and `auto`
 
-/// Time is scaled down by this factor: median 300 ms → 30 ms, p99 3 s → 300 ms.
-const TIME_SCALE: u32 = 10;
+/// Time runs at 1:1 here. The old figure 4 ran ÷10, but the server's `auto` delay is
+/// clamped to 150–1500 ms (DESIGN.md §4) in real time: ÷10 pins it at the 150 ms floor
+/// (a 1.5 s hedge in real terms, whatever the window says), ÷2–÷5 move the ceiling to
+/// 3–7.5 s. Only 1:1 measures the rule a user gets; 8 clients keep the run to minutes.
+const TIME_SCALE: u32 = 1;
+
+/// DESIGN.md §7's stall mixture: 97 % log-normal with median 300 ms / p99 1.2 s, 3 %
+/// stalls uniform over 5–20 s.
+fn stall_mixture() -> StallMixture {
+    StallMixture {
+        body: LogNormal {
+            median: Duration::from_millis(300) / TIME_SCALE,
+            p99: Duration::from_millis(1200) / TIME_SCALE,
+        },
+        stall_share: 0.03,
+        stall_min: Duration::from_secs(5) / TIME_SCALE,
+        stall_max: Duration::from_secs(20) / TIME_SCALE,
+    }
+}
+
+/// DESIGN.md §7: the p99 cut hedging must reach, for at most this share of extra requests.
+const CUT_TARGET: f64 = 5.0;
+const EXTRA_ALLOWED: f64 = 0.05;
+/// The fixed setting hedges this share of requests: just under what is allowed, with
+/// room for the sampling noise of 1600 requests (± 0.5 %).
+const FIXED_HEDGED: f64 = 0.045;
+/// Draws per Monte-Carlo model.
+const MODEL_DRAWS: usize = 200_000;
+
+#[derive(Clone, Copy)]
+enum Setting {
+    Off,
+    Fixed(Duration),
+    Auto,
+}
 
 fn heavy_tail(run: &Run, table: &mut Table) {
-    let latency = LogNormal {
-        median: Duration::from_millis(300) / TIME_SCALE,
-        p99: Duration::from_millis(3000) / TIME_SCALE,
-    };
-    let p95 = latency.quantile(0.95);
-    let p90 = latency.quantile(0.90);
-    let settings: [(String, Value, Option<Duration>); 4] = [
-        ("off".into(), json!("off"), None),
+    let mix = stall_mixture();
+    let fixed = mix
+        .delay_hedging(FIXED_HEDGED)
+        .expect("the stall share is under the fixed share");
+    // Round to 10 ms, as a user would write it.
+    let fixed = Duration::from_millis((fixed.as_millis() as u64).div_ceil(10) * 10);
+    let settings = [
+        ("off".to_string(), json!("off"), Setting::Off),
         (
-            format!("{} ms (≈ p95)", p95.as_millis()),
-            json!(p95.as_millis() as u64),
-            Some(p95),
+            format!(
+                "{} ms (model: {:.1} % hedged)",
+                fixed.as_millis(),
+                FIXED_HEDGED * 100.0
+            ),
+            json!(fixed.as_millis() as u64),
+            Setting::Fixed(fixed),
         ),
-        (
-            format!("{} ms (≈ p90)", p90.as_millis()),
-            json!(p90.as_millis() as u64),
-            Some(p90),
-        ),
-        (
-            "auto (clamped to ≥ 150 ms)".into(),
-            json!("auto"),
-            Some(Duration::from_millis(150)),
-        ),
+        ("`auto`".to_string(), json!("auto"), Setting::Auto),
     ];
-    let threads = 4;
-    let per_thread = run.n(300, 8);
+    let before = auto_model(mix, AutoRule::BEFORE_ISSUE_14, MODEL_DRAWS);
+    println!(
+        "   model of `auto` before issue 14 (p95, hedged attempts' waits not counted): p99 {}, {:.1} % extra",
+        fmt(before.0),
+        before.1 * 100.0
+    );
+    let threads = 8;
+    let per_thread = run.n(200, 8);
     let mut p99_off = None;
-    for (label, hedge_ms, delay) in settings {
+    for (label, hedge_ms, setting) in settings {
         let fake = FakeProvider::start();
         let mut rng = Rng::new(0x5EED);
         let total = threads * per_thread;
         for _ in 0..total * 2 + 16 {
-            fake.push(Reply::delayed(ANSWER, latency.draw(&mut rng)));
+            fake.push(Reply::delayed(ANSWER, mix.draw(&mut rng)));
         }
-        fake.set_default(Reply::delayed(ANSWER, latency.median));
-        // Two providers on the same fake: the same distribution, independent draws.
-        let server = Arc::new(Server::start(options(
-            vec![fim_provider("h1", &fake), fim_provider("h2", &fake)],
+        fake.set_default(Reply::delayed(ANSWER, mix.body.median));
+        // Two providers on the same fake: the same distribution, independent draws. A
+        // stall must not end in the provider's timeout or the request's deadline.
+        let patient = |name: &str| {
+            let mut provider = fim_provider(name, &fake);
+            provider["timeout_ms"] = json!(30_000);
+            provider
+        };
+        let mut init = options(
+            vec![patient("h1"), patient("h2")],
             json!({"hedge_ms": hedge_ms}),
-        )));
+        );
+        init["completion"]["deadline_ms"] = json!(30_000);
+        let server = Arc::new(Server::start(init));
         let docs: Vec<Doc> = (0..threads)
             .map(|t| Doc::new(&format!("tail{t}"), per_thread + 20))
             .collect();
         for doc in &docs {
             server.open(&doc.uri, &doc.text);
         }
-        let times: Vec<Duration> = std::thread::scope(|scope| {
+        let answers: Vec<(Duration, String)> = std::thread::scope(|scope| {
             let handles: Vec<_> = docs
                 .iter()
                 .map(|doc| {
@@ -663,8 +711,9 @@ fn heavy_tail(run: &Run, table: &mut Table) {
                             .map(|i| {
                                 let (l, c) = doc.end_of_line(i + 10);
                                 let (data, took) = server.completion(&doc.uri, l, c);
-                                assert!(provider_of(&data).starts_with('h'), "{data}");
-                                took
+                                let provider = provider_of(&data).to_string();
+                                assert_ne!(provider, "(no item)", "no answer: {data}");
+                                (took, provider)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -677,29 +726,47 @@ fn heavy_tail(run: &Run, table: &mut Table) {
         });
         let upstream = fake.completion_requests().len();
         Arc::into_inner(server).expect("threads done").shutdown();
-        let s = Samples::new(times);
+        // Past every provider's hedge point the engine serves the local engine's answer
+        // if it has one (DESIGN.md §4): counted, so the cut is not read as the cloud's.
+        let local = answers.iter().filter(|(_, p)| !p.starts_with('h')).count();
+        let s = Samples::new(answers.into_iter().map(|(took, _)| took).collect());
         let extra = (upstream as f64 - total as f64) / total as f64 * 100.0;
-        let model = hedged_model(latency, delay, 200_000);
-        let model_note = format!("model: p99 {} extra {:.1} %", fmt(model.0), model.1 * 100.0);
+        let model = match setting {
+            Setting::Off => hedged_model(mix, None, MODEL_DRAWS),
+            Setting::Fixed(d) => hedged_model(mix, Some(d), MODEL_DRAWS),
+            Setting::Auto => auto_model(mix, AutoRule::SERVER, MODEL_DRAWS),
+        };
+        let mut notes = format!(
+            "model: p99 {}, {:.1} % extra",
+            fmt(model.0),
+            model.1 * 100.0
+        );
+        if local > 0 {
+            notes += &format!("; {local} answered by `local` past the hedge points");
+        }
         match p99_off {
             None => {
                 p99_off = Some(s.p99());
                 table.timed(
-                    "4. heavy tail (log-normal 30 ms / p99 300 ms), hedge off",
+                    "4. stall tail (97 % log-normal 300 ms / p99 1.2 s, 3 % stalls 5–20 s), hedge off",
                     &s,
                     "—",
-                    format!("baseline; {extra:.1} % extra upstream; {model_note}"),
+                    format!("baseline; {extra:.1} % extra upstream; {notes}"),
                 );
             }
             Some(off) => {
                 let cut = ms(off) / ms(s.p99());
+                let model_cut =
+                    hedged_model(mix, None, MODEL_DRAWS).0.as_secs_f64() / model.0.as_secs_f64();
                 table.timed(
-                    &format!("4. heavy tail, hedge {label}"),
+                    &format!("4. stall tail, hedge {label}"),
                     &s,
-                    "p99 cut ≥ 3× for ≤ 10 % extra",
+                    "p99 cut ≥ 5× for ≤ 5 % extra",
                     verdict(
-                        cut >= 3.0 && extra <= 10.0,
-                        format!("p99 cut {cut:.2}× for {extra:.1} % extra upstream; {model_note}"),
+                        cut >= CUT_TARGET && extra <= EXTRA_ALLOWED * 100.0,
+                        format!(
+                            "p99 cut {cut:.1}× for {extra:.1} % extra upstream; {notes} (cut {model_cut:.1}×)"
+                        ),
                     ),
                 );
             }
@@ -707,21 +774,70 @@ fn heavy_tail(run: &Run, table: &mut Table) {
     }
 }
 
-/// p99 and extra-request fraction of `min(X1, d + X2)` (one hedge after `delay`) for
-/// independent draws: what any single-hedge router can reach on this distribution.
-fn hedged_model(latency: LogNormal, delay: Option<Duration>, n: usize) -> (Duration, f64) {
+/// p99 and extra-request share of `min(X₁, d + X₂)` (one hedge after `delay`) for
+/// independent draws: what any single-hedge router can reach with that delay.
+fn hedged_model(mix: StallMixture, delay: Option<Duration>, n: usize) -> (Duration, f64) {
     let mut rng = Rng::new(7);
     let mut hedged = 0;
     let times = (0..n)
         .map(|_| {
-            let first = latency.draw(&mut rng);
+            let first = mix.draw(&mut rng);
             match delay {
                 Some(d) if first > d => {
                     hedged += 1;
-                    first.min(d + latency.draw(&mut rng))
+                    first.min(d + mix.draw(&mut rng))
                 }
                 _ => first,
             }
+        })
+        .collect();
+    (Samples::new(times).p99(), hedged as f64 / n as f64)
+}
+
+/// How `auto` picks its delay: the quantile of the first provider's window of recent
+/// times to first byte, and whether an attempt the hedge beat leaves its wait there.
+#[derive(Clone, Copy)]
+struct AutoRule {
+    quantile: f64,
+    counts_waits: bool,
+}
+
+impl AutoRule {
+    /// The server's rule.
+    const SERVER: AutoRule = AutoRule {
+        quantile: switchboard_ls::router::AUTO_QUANTILE,
+        counts_waits: true,
+    };
+    /// The rule before issue 14: a p95 over the answers alone.
+    const BEFORE_ISSUE_14: AutoRule = AutoRule {
+        quantile: 0.95,
+        counts_waits: false,
+    };
+}
+
+/// `hedged_model` with the delay chosen before each request as the server chooses it
+/// (its own `LatencyWindow`, window size and clamps), one request after another.
+fn auto_model(mix: StallMixture, rule: AutoRule, n: usize) -> (Duration, f64) {
+    let mut rng = Rng::new(7);
+    let mut window = LatencyWindow::new(LATENCY_SAMPLES);
+    let mut hedged = 0;
+    let times = (0..n)
+        .map(|_| {
+            let delay = hedge_delay(Hedge::Auto, window.quantile(rule.quantile), window.len())
+                .expect("auto always hedges");
+            let first = mix.draw(&mut rng);
+            if first <= delay {
+                window.record(first);
+                return first;
+            }
+            hedged += 1;
+            let second = delay + mix.draw(&mut rng);
+            if first <= second {
+                window.record(first);
+            } else if rule.counts_waits {
+                window.record(second);
+            }
+            first.min(second)
         })
         .collect();
     (Samples::new(times).p99(), hedged as f64 / n as f64)

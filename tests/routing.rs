@@ -419,3 +419,41 @@ fn disable_enable_and_retry_commands_move_the_state() {
         "{error}"
     );
 }
+
+#[test]
+fn an_attempt_the_hedge_beat_raises_the_auto_hedge_delay() {
+    // DESIGN.md §4 `hedge_ms = "auto"`, as issue 14 fixed it: an attempt dropped after
+    // its hedge point counts toward the delay with what it waited. Without that, the
+    // answers a hedge hides never reach the window and the delay stays at its floor.
+    let (a, b) = (FakeProvider::start(), FakeProvider::start());
+    // Ten fast answers: enough samples for `auto`, which then sits at its 150 ms floor.
+    for _ in 0..10 {
+        a.push(Reply::ok("fast_a"));
+    }
+    // Then `a` hangs once and the hedge to `b` answers 1 s later: `a` waited ~1.15 s.
+    a.push(Reply::Hang);
+    b.push(Reply::delayed("from_b", Duration::from_secs(1)));
+    // Then `a` answers in 400 ms: past the old 150 ms point, well before the new one.
+    a.push(Reply::delayed("slow_a", Duration::from_millis(400)));
+    b.set_default(Reply::ok("hedged_b"));
+    let mut client = start(
+        &a,
+        &b,
+        json!({"hedge_ms": "auto", "retries": 0}),
+        json!({"deadline_ms": 60000}),
+    );
+    // A line per request, so no answer is ever a stale one for the next.
+    let text: String = (0..12).map(|i| format!("let v{i} = \n")).collect();
+    client.open(URI, "rust", &text);
+    let mut served = Vec::new();
+    for line in 0..12 {
+        let col = format!("let v{line} = ").len() as u32;
+        let item = client.completion(URI, line, col)["items"][0].clone();
+        served.push(item["data"]["provider"].as_str().unwrap_or("").to_string());
+    }
+    assert_eq!(served[..10], vec!["a".to_string(); 10]);
+    assert_eq!(served[10], "b", "the hang was hedged: {served:?}");
+    assert_eq!(served[11], "a", "{served:?}");
+    // The 400 ms answer was not hedged: `b` saw only the hang's hedge.
+    assert_eq!(b.completion_requests().len(), 1);
+}

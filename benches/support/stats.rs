@@ -1,6 +1,6 @@
-//! Percentiles over measured durations, and a seeded random source (SplitMix64 with
-//! Box–Muller) for drawing provider latencies: no extra crate, the same draws on
-//! every run.
+//! Percentiles over measured durations, a seeded random source (SplitMix64 with
+//! Box–Muller) and the latency distributions drawn from it (log-normal, and the stall
+//! mixture of DESIGN.md §7): no extra crate, the same draws on every run.
 
 use std::time::Duration;
 
@@ -126,6 +126,37 @@ impl LogNormal {
             }
         }
         Duration::from_secs_f64(self.median.as_secs_f64() * (self.sigma() * lo).exp())
+    }
+}
+
+/// A provider whose answers are mostly log-normal but now and then stall (DESIGN.md §7:
+/// 97 % log-normal with median 300 ms / p99 1.2 s, 3 % uniform over 5–20 s), the shape
+/// provider tails really have: a tight body and rare, very long waits.
+#[derive(Debug, Clone, Copy)]
+pub struct StallMixture {
+    pub body: LogNormal,
+    /// The share of requests that stall (0..1).
+    pub stall_share: f64,
+    pub stall_min: Duration,
+    pub stall_max: Duration,
+}
+
+impl StallMixture {
+    pub fn draw(&self, rng: &mut Rng) -> Duration {
+        if rng.unit() <= self.stall_share {
+            let span = self.stall_max.saturating_sub(self.stall_min);
+            self.stall_min + span.mul_f64(rng.unit())
+        } else {
+            self.body.draw(rng)
+        }
+    }
+
+    /// The hedge delay `d` at which a share `hedged` of first attempts is still waiting
+    /// (every stall, and the body's tail past `d`): `stall + (1 − stall)·P(body > d) =
+    /// hedged`. `None` when `hedged` is not above the stall share.
+    pub fn delay_hedging(&self, hedged: f64) -> Option<Duration> {
+        let body_tail = (hedged - self.stall_share) / (1.0 - self.stall_share);
+        (body_tail > 0.0 && body_tail < 1.0).then(|| self.body.quantile(1.0 - body_tail))
     }
 }
 

@@ -62,7 +62,7 @@ pub struct CacheSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hedge {
-    /// The p95 of the provider's recent times-to-first-byte, clamped.
+    /// The slowest of the provider's recent times-to-first-byte (`router::AUTO_QUANTILE`), clamped.
     Auto,
     Off,
     Fixed(Duration),

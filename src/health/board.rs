@@ -20,7 +20,8 @@ pub const DEFAULT_RATE_LIMIT: Duration = Duration::from_secs(10);
 pub const MAX_RATE_LIMIT: Duration = Duration::from_secs(300);
 /// How many recent outcomes the degraded message counts.
 const RECENT: usize = 5;
-const LATENCY_SAMPLES: usize = 50;
+/// Recent latencies kept per provider (DESIGN.md §4: the `auto` hedge reads the last 50).
+pub const LATENCY_SAMPLES: usize = 50;
 
 #[derive(Clone)]
 struct Entry {
@@ -245,7 +246,14 @@ impl HealthBoard {
                     entry.slow.record(now, first_byte, entry.slow_bound);
                     entry.quality.low(kind, entry.quality_limit);
                 }
-                Observation::Waited { waited, .. } => {
+                Observation::Waited {
+                    waited,
+                    past_hedge_point,
+                    ..
+                } => {
+                    if past_hedge_point {
+                        entry.first_byte.record(waited);
+                    }
                     entry.slow.record(now, waited, entry.slow_bound);
                 }
                 Observation::Failure { error, .. } => {
@@ -434,13 +442,14 @@ impl HealthBoard {
             .any(|e| e.config.name == provider && e.slow.is_slow())
     }
 
-    /// Recent times to first byte of `provider`: (p95, sample count).
-    pub fn first_byte_p95(&self, provider: &str) -> (Option<Duration>, usize) {
+    /// Recent times to first byte of `provider` (answers, and the waits of attempts
+    /// dropped past their hedge point): (the `q` quantile, sample count).
+    pub fn first_byte_quantile(&self, provider: &str, q: f64) -> (Option<Duration>, usize) {
         self.lock()
             .iter()
             .find(|e| e.config.name == provider)
             .map_or((None, 0), |e| {
-                (e.first_byte.quantile(0.95), e.first_byte.len())
+                (e.first_byte.quantile(q), e.first_byte.len())
             })
     }
 
@@ -590,6 +599,41 @@ mod tests {
 
     fn state(board: &HealthBoard) -> HealthState {
         board.snapshot()[0].state
+    }
+
+    #[test]
+    fn a_wait_past_the_hedge_point_counts_toward_the_auto_hedge_delay() {
+        let ms = Duration::from_millis;
+        let board = board(3);
+        for _ in 0..20 {
+            board.observe(Observation::Success {
+                provider: "claude".into(),
+                first_byte: ms(300),
+                total: ms(320),
+            });
+        }
+        // Dropped before its hedge point (the other provider was faster): says nothing
+        // about the slow tail.
+        board.observe(Observation::Waited {
+            provider: "claude".into(),
+            waited: ms(900),
+            past_hedge_point: false,
+        });
+        assert_eq!(
+            board.first_byte_quantile("claude", 1.0),
+            (Some(ms(300)), 20)
+        );
+        // Hedged, and the hedge won: it was at least this slow.
+        board.observe(Observation::Waited {
+            provider: "claude".into(),
+            waited: ms(1400),
+            past_hedge_point: true,
+        });
+        assert_eq!(
+            board.first_byte_quantile("claude", 1.0),
+            (Some(ms(1400)), 21)
+        );
+        assert_eq!(board.first_byte_quantile("other", 1.0), (None, 0));
     }
 
     #[test]

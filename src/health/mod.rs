@@ -16,7 +16,7 @@ mod team;
 use std::fmt;
 use std::time::Duration;
 
-pub use board::{Admission, HealthBoard, ProbeTicket};
+pub use board::{Admission, HealthBoard, LATENCY_SAMPLES, ProbeTicket};
 pub use breaker::{Breaker, Gate, MAX_COOLDOWN};
 pub use latency::LatencyWindow;
 pub use soft::{LowQuality, QualityWatch, SLOW_WINDOW, SlowWatch};
@@ -105,7 +105,14 @@ pub enum Observation {
     },
     /// An attempt was dropped (another provider won, or the deadline came) before its
     /// first byte, after waiting this long: it was at least that slow.
-    Waited { provider: String, waited: Duration },
+    Waited {
+        provider: String,
+        waited: Duration,
+        /// It had waited past its hedge point: its wait is one of the provider's slow
+        /// times to first byte (at least), and counts toward the `auto` hedge delay too.
+        /// Left out, hedging would hide exactly the slow answers that delay is set by.
+        past_hedge_point: bool,
+    },
     /// An attempt failed with a classified error.
     Failure {
         provider: String,

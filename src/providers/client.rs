@@ -6,6 +6,11 @@
 //! the host name, never the request, its API key or the code. A plain `http://` provider
 //! (a local Ollama, vLLM or llama.cpp) is always reached directly, because a proxy would
 //! see its request, key included, in clear; `HTTP_PROXY` is therefore never used.
+//!
+//! Over TLS the client offers `h2` and `http/1.1` in ALPN: a provider that speaks HTTP/2
+//! carries concurrent completions on one connection (so one warm connection serves a
+//! burst); plain `http://` and servers that answer `http/1.1` stay on HTTP/1.1 (never
+//! HTTP/2 by prior knowledge, which a local server may not understand).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -43,7 +48,18 @@ fn build(network: &NetworkSettings) -> reqwest::Client {
         reqwest::Client::builder()
             .user_agent(concat!("switchboard-ls/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
+            // A connection unused this long is closed; the warmer uses it every 25 s. For
+            // HTTP/2 "unused" counts from the last request started on it.
             .pool_idle_timeout(Duration::from_secs(90))
+            // HTTP/2 PINGs only while a request is in flight and nothing was read for
+            // 10 s: a connection that went silent (a dropped NAT entry, a dead proxy) is
+            // closed after 5 s more instead of holding every later request, which on
+            // HTTP/2 all go to the one connection. Never on an idle connection: a PING is
+            // not a request to providers' idle timeouts (the warmer's HEAD is), and
+            // servers answer too-frequent idle PINGs with GOAWAY.
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .http2_keep_alive_timeout(Duration::from_secs(5))
+            .http2_keep_alive_while_idle(false)
             .tcp_nodelay(true)
             .redirect(same_origin_redirects())
             // The environment's proxies are read below, for https only.

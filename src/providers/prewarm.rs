@@ -6,6 +6,8 @@
 //! 404) leaves a live connection in the pool. The period stays under the idle timeouts
 //! of providers' load balancers and of the pool itself (90 s), so the connection is
 //! still there when it is needed. Providers that are disabled or `down` are left alone.
+//! Over HTTP/2 the `HEAD` is a stream on the provider's one connection, so the warm
+//! connection is the one a burst of concurrent completions shares.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -22,7 +22,7 @@ use futures_util::stream::FuturesUnordered;
 use tokio::time::{Sleep, sleep_until, timeout_at};
 
 pub use budget::Budget;
-pub use hedge::delay as hedge_delay;
+pub use hedge::{AUTO_QUANTILE, delay as hedge_delay};
 
 use crate::config::{ProviderKind, RoutingSettings};
 use crate::health::{Admission, HealthBoard, Observation};
@@ -218,14 +218,21 @@ impl Router {
         None
     }
 
-    /// Tells the slow watch how long each attempt still waiting for its first byte had
+    /// Tells the board how long each attempt still waiting for its first byte had
     /// waited when it was dropped: at least that long is its time to first byte.
-    fn report_waits(&self, launched: &[(usize, Attempt)], finished: &[Instant]) {
+    /// `past_hedge_point` holds the attempts whose hedge point came while they waited.
+    fn report_waits(
+        &self,
+        launched: &[(usize, Attempt)],
+        finished: &[Instant],
+        past_hedge_point: &[Instant],
+    ) {
         for (index, attempt) in launched {
             if attempt.first_byte.at().is_none() && !finished.contains(&attempt.started) {
                 self.board.observe(Observation::Waited {
                     provider: self.providers[*index].config().name.clone(),
                     waited: attempt.started.elapsed(),
+                    past_hedge_point: past_hedge_point.contains(&attempt.started),
                 });
             }
         }
@@ -243,8 +250,8 @@ impl Router {
             // Every request that still reaches a slow provider is hedged, early.
             return Some(hedge::AUTO_MIN);
         }
-        let (p95, samples) = self.board.first_byte_p95(name);
-        hedge_delay(self.settings.hedge, p95, samples)
+        let (measured, samples) = self.board.first_byte_quantile(name, hedge::AUTO_QUANTILE);
+        hedge_delay(self.settings.hedge, measured, samples)
     }
 
     /// Asks providers until one answers; the local engine when none does.
@@ -260,6 +267,8 @@ impl Router {
         // Every attempt started, to tell the slow watch how long the dropped ones waited.
         let mut launched: Vec<(usize, Attempt)> = Vec::new();
         let mut finished: Vec<Instant> = Vec::new();
+        // Attempts whose hedge point came before their first byte (by start time).
+        let mut past_hedge_point: Vec<Instant> = Vec::new();
         let mut retries_left = vec![self.settings.retries; self.providers.len()];
         let mut failures = Vec::new();
         let mut attempts = 0u32;
@@ -316,7 +325,7 @@ impl Router {
                                     }
                                     Ok(text) => {
                                         self.board.observe(Observation::Success { provider: name.clone(), first_byte, total });
-                                        self.report_waits(&launched, &finished);
+                                        self.report_waits(&launched, &finished, &past_hedge_point);
                                         // Any other attempt still running lost the race: dropped
                                         // with `inflight`, counted neither way.
                                         let config = self.providers[outcome.index].config();
@@ -377,6 +386,7 @@ impl Router {
                                 }
                             }, if hedge.is_some() => {
                                 let Some((watched, _)) = hedge.take() else { continue };
+                                past_hedge_point.push(watched.started);
                                 // A provider that has started answering is generating: let it finish.
                                 if watched.first_byte.at().is_none()
                                     && !queue.is_empty()
@@ -391,7 +401,7 @@ impl Router {
                             }
                             () = &mut deadline_timer => {
                                 tracing::warn!("deadline reached with {} attempt(s) still waiting", inflight.len());
-                                self.report_waits(&launched, &finished);
+                                self.report_waits(&launched, &finished, &past_hedge_point);
                                 break;
                             }
                         }

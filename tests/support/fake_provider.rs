@@ -12,6 +12,11 @@
 //! port (`POST /_control/push`, `/_control/default`, `/_control/reset`,
 //! `/_control/status_page`, `GET /_control/requests`), which is how the editor tests
 //! drive it.
+//!
+//! Over HTTPS ([`FakeProvider::start_tls`]) it offers `h2` and `http/1.1` in ALPN, as
+//! providers do ([`FakeProvider::start_tls_http1`]: `http/1.1` only); plain HTTP is
+//! HTTP/1.1. It counts the connections it accepted and records the HTTP version of
+//! every request ([`FakeProvider::arrivals`]), so a test can see what shared a connection.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, VecDeque};
@@ -25,7 +30,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -163,11 +168,22 @@ impl Recorded {
     }
 }
 
+/// Any request as it arrived (completions, warming `HEAD`s, status pages; not the
+/// `/_control/` API), with the HTTP version it came over.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub version: Version,
+}
+
 #[derive(Default)]
 struct Schedule {
     queue: VecDeque<Reply>,
     default: Option<Reply>,
     requests: Vec<Recorded>,
+    arrivals: Vec<Arrival>,
     status_page: Option<Value>,
 }
 
@@ -178,6 +194,10 @@ struct Shared {
     abandoned: AtomicUsize,
     open_connections: AtomicUsize,
     closed_connections: AtomicUsize,
+    /// TCP connections accepted (over HTTPS, each carries one TLS session).
+    accepted_connections: AtomicUsize,
+    /// While `true`, completion requests are recorded but not answered ([`FakeProvider::hold`]).
+    held: tokio::sync::watch::Sender<bool>,
 }
 
 pub struct FakeProvider {
@@ -197,9 +217,15 @@ impl FakeProvider {
 
     /// Starts a fake that serves HTTPS (`https://127.0.0.1:PORT`) with a certificate
     /// signed by a CA made for it alone: only a client given [`FakeProvider::ca_pem`]
-    /// trusts it.
+    /// trusts it. It offers `h2` and `http/1.1` in ALPN.
     pub fn start_tls() -> FakeProvider {
-        Self::start_with(Some(TestTls::generate()))
+        Self::start_with(Some(TestTls::generate(&[b"h2", b"http/1.1"])))
+    }
+
+    /// Like [`FakeProvider::start_tls`], but a server that offers only `http/1.1` in ALPN
+    /// (one that does not speak HTTP/2).
+    pub fn start_tls_http1() -> FakeProvider {
+        Self::start_with(Some(TestTls::generate(&[b"http/1.1"])))
     }
 
     fn start_with(tls: Option<TestTls>) -> FakeProvider {
@@ -210,6 +236,8 @@ impl FakeProvider {
             abandoned: AtomicUsize::new(0),
             open_connections: AtomicUsize::new(0),
             closed_connections: AtomicUsize::new(0),
+            accepted_connections: AtomicUsize::new(0),
+            held: tokio::sync::watch::Sender::new(false),
         });
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -337,6 +365,22 @@ impl FakeProvider {
         }
     }
 
+    /// Every request as it arrived, with its HTTP version, in order.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.shared.schedule.lock().unwrap().arrivals.clone()
+    }
+
+    /// Completion requests from now on are recorded but held unanswered until
+    /// [`FakeProvider::release`]: a test can see several of them in flight at once.
+    pub fn hold(&self) {
+        self.shared.held.send_replace(true);
+    }
+
+    /// Answers the held requests (and every later one) as scheduled.
+    pub fn release(&self) {
+        self.shared.held.send_replace(false);
+    }
+
     /// Handlers dropped before their answer finished (the client closed the connection).
     pub fn abandoned(&self) -> usize {
         self.shared.abandoned.load(Ordering::SeqCst)
@@ -353,6 +397,11 @@ impl FakeProvider {
 
     pub fn closed_connections(&self) -> usize {
         self.shared.closed_connections.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted since the start (open or closed since).
+    pub fn accepted_connections(&self) -> usize {
+        self.shared.accepted_connections.load(Ordering::SeqCst)
     }
 
     /// Waits until `condition` holds (re-checked whenever a request arrives or a
@@ -409,6 +458,9 @@ impl axum::serve::Listener for CountingListener {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
                     self.shared.open_connections.fetch_add(1, Ordering::SeqCst);
+                    self.shared
+                        .accepted_connections
+                        .fetch_add(1, Ordering::SeqCst);
                     return (
                         CountedStream {
                             inner: stream,
@@ -474,14 +526,14 @@ impl AsyncWrite for CountedStream {
 // HTTPS
 
 /// A CA made at test time and the server configuration for a certificate it signed for
-/// `127.0.0.1` and `localhost`.
+/// `127.0.0.1` and `localhost`, offering `alpn` (most preferred first).
 struct TestTls {
     ca_pem: String,
     server: Arc<tokio_rustls::rustls::ServerConfig>,
 }
 
 impl TestTls {
-    fn generate() -> TestTls {
+    fn generate(alpn: &[&[u8]]) -> TestTls {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
         use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -503,7 +555,7 @@ impl TestTls {
             .expect("server certificate");
 
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-        let server = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        let mut server = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
             tokio_rustls::rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
@@ -511,6 +563,9 @@ impl TestTls {
         .with_no_client_auth()
         .with_single_cert(vec![server_cert.der().clone()], key)
         .expect("server TLS config");
+        // axum's server reads which protocol the client speaks from its first bytes; ALPN
+        // is what tells the client it may speak h2.
+        server.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         TestTls {
             ca_pem: ca_cert.pem(),
             server: Arc::new(server),
@@ -793,6 +848,7 @@ fn default_error(
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let method = request.method().to_string();
+    let version = request.version();
     let path = request
         .uri()
         .path_and_query()
@@ -817,6 +873,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     if let Some(control) = path.strip_prefix("/_control/") {
         return control_api(&shared, control, body);
     }
+    shared.schedule.lock().unwrap().arrivals.push(Arrival {
+        method: method.clone(),
+        path: path.clone(),
+        version,
+    });
+    shared.changed.notify_all();
     if path.ends_with("/api/v2/summary.json") {
         let page = {
             let mut schedule = shared.schedule.lock().unwrap();
@@ -868,6 +930,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         shared: shared.clone(),
         armed: true,
     };
+    let _ = shared.held.subscribe().wait_for(|held| !held).await;
     match reply {
         // Resolved when the request arrived.
         Reply::Mix { .. } => {

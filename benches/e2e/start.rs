@@ -141,7 +141,7 @@ fn fill_cache(settings: &Value, docs: &[Doc], dir: &Path) -> PathBuf {
     // `shutdown` answers once the cache file is written.
     server.request("shutdown", Value::Null);
     let written = cache_path(server.dir());
-    let copy = dir.join("completions-v1.jsonl");
+    let copy = dir.join(written.file_name().expect("a file name"));
     std::fs::copy(&written, &copy)
         .unwrap_or_else(|e| panic!("no cache file at {}: {e}", written.display()));
     server.notify("exit", Value::Null);
@@ -154,11 +154,12 @@ fn fill_cache(settings: &Value, docs: &[Doc], dir: &Path) -> PathBuf {
 }
 
 /// Where a server started with HOME = `home` keeps its cache (`XDG_CACHE_HOME` is
-/// `home/cache`, as `support::lsp::Server` sets it).
+/// `home/cache`, as `support::lsp::Server` sets it): `completions-vN.jsonl`, N the
+/// file format's version.
 fn cache_path(home: &Path) -> PathBuf {
-    home.join("cache")
-        .join("switchboard")
-        .join("completions-v1.jsonl")
+    let dir = home.join("cache").join("switchboard");
+    let name = format!("completions-v{}.jsonl", switchboard_ls::cache::FILE_VERSION);
+    dir.join(name)
 }
 
 /// Spawn to exit, output read and thrown away.

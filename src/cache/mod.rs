@@ -33,6 +33,8 @@ use lru::LruCache;
 pub use inflight::{Flight, InFlight, Joined};
 pub use key::{ContextKey, stable_hash, suffix_hash, tail};
 pub use shared::{SharedAnswer, SharedLookup, SharedTier};
+/// The cache file's format version (its default name is `completions-v{FILE_VERSION}.jsonl`).
+pub use store::VERSION as FILE_VERSION;
 pub use store::default_path;
 
 use crate::config::CacheSettings;

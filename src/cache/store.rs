@@ -16,7 +16,7 @@ use super::{Entry, PrefixTail};
 
 const FORMAT: &str = "switchboard-cache";
 /// 2: keys are XXH3-128 (version 1 files hold FNV keys, which would never match).
-const VERSION: u32 = 2;
+pub const VERSION: u32 = 2;
 /// A file bigger than this is not ours (or is damaged): ignored.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 

@@ -351,7 +351,7 @@ fn parse_envelope(body: &[u8]) -> Result<Envelope, Vec<u8>> {
     })
 }
 
-/// What the stdin thread makes of one frame: the bytes for the library, or an error
+/// What the stdin reader makes of one frame: the bytes for the library, or an error
 /// response for the editor.
 fn check_frame(incoming: Frame) -> Result<Vec<u8>, Vec<u8>> {
     let (bytes, body_at) = match incoming {
@@ -384,7 +384,7 @@ fn check_frame(incoming: Frame) -> Result<Vec<u8>, Vec<u8>> {
     Ok(bytes)
 }
 
-/// The library's input: checked frames from the stdin thread, read in place.
+/// The library's input: checked frames from the stdin reader, read in place.
 pub struct LibraryInput {
     frames: mpsc::Receiver<Vec<u8>>,
     current: Vec<u8>,
@@ -404,7 +404,7 @@ impl AsyncRead for LibraryInput {
                     this.current = frame;
                     this.read = 0;
                 }
-                // The stdin thread is done: end of input.
+                // The stdin reader is done: end of input.
                 None => return Poll::Ready(Ok(())),
             }
         }
@@ -485,7 +485,7 @@ impl AsyncWrite for LibraryOutput {
 impl Drop for LibraryOutput {
     fn drop(&mut self) {
         // The library is done (after `exit`): what is left, then an empty frame that
-        // tells the writer to stop, though the stdin thread may still hold a sender.
+        // tells the writer to stop, though the stdin reader may still hold a sender.
         if !self.pending.is_empty() {
             let _ = self.stop.try_send(std::mem::take(&mut self.pending));
         }

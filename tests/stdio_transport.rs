@@ -4,6 +4,8 @@
 //! reads again); pipes and sockets, which the runtime polls; and plain files, which
 //! it reads and writes on blocking threads.
 
+#![cfg(unix)]
+
 mod support;
 
 use std::io::{BufRead, BufReader, Write};

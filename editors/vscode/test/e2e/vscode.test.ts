@@ -349,11 +349,21 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
       assert.match(await webview.locator("h1").innerText(), /Switchboard — last 7 days/);
       assert.match(await webview.locator('section[data-provider="fake"]').innerText(), /served\s+\d+/);
     } finally {
-      // Close the page (a focused webview keeps F1 from the workbench).
-      await page.locator(".tab", { hasText: "Switchboard Stats" }).first().click().catch(() => undefined);
-      await runCommand("View: Close Editor").catch(() => undefined);
-      // The page may have taken the place of add.py's preview tab.
-      await openAddPy();
+      // Close the page with its tab's own close button: a focused webview keeps keys
+      // (F1, Ctrl+P) from the workbench, so closing it by keyboard is a race.
+      const statsTab = page.locator(".tab", { hasText: "Switchboard Stats" }).first();
+      await statsTab.hover().catch(() => undefined);
+      await statsTab.locator(".tab-actions .action-label").first().click().catch(() => undefined);
+      await statsTab.waitFor({ state: "detached", timeout: STEP_MS }).catch(() => undefined);
+      // The page may have taken the place of add.py's preview tab: open it from the
+      // Explorer, with the mouse, so no key can go to a webview; Quick Open if the
+      // Explorer is not showing.
+      const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "add.py" }).first();
+      const fromExplorer = await row
+        .dblclick({ timeout: 3000 })
+        .then(() => waitFor("add.py in the editor", editorText, (t) => t.includes("def add(a, b):"), 3000))
+        .then(() => true, () => false);
+      if (!fromExplorer) await openAddPy();
     }
   });
 

@@ -295,7 +295,6 @@ describe("Switchboard in VS Code (code-server)", { timeout: 300_000 }, () => {
       // every start).
       await showNotifications();
       const center = page.locator(".notifications-center");
-      await center.waitFor({ timeout: STEP_MS });
       const ours = await center.locator(".notification-list-item", { hasText: /switchboard-ls|serving fake/ }).count();
       assert.equal(ours, 0, `start ${start}: ${await center.innerText()}`);
       await runCommand("Notifications: Clear All Notifications");
